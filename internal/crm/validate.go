@@ -1,0 +1,338 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Problem is one validation finding, located by its JSON path.
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every problem found in an integration.
+type ValidationError struct {
+	Problems []Problem
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Path + ": " + p.Message
+	}
+	return "invalid crm integration: " + strings.Join(parts, "; ")
+}
+
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+// Validator returns the package's shared validator, which names fields by
+// their JSON names.
+func Validator() *validator.Validate {
+	validateOnce.Do(func() {
+		v := validator.New(validator.WithRequiredStructEnabled())
+		v.RegisterTagNameFunc(func(f reflect.StructField) string {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				return ""
+			}
+			if name == "" {
+				return f.Name
+			}
+			return name
+		})
+		validate = v
+	})
+	return validate
+}
+
+// DecodeInput parses a POST or PATCH body strictly: unknown fields are
+// reported rather than silently dropped, so a misspelt option is noticed.
+func DecodeInput(data []byte, into *IntegrationInput) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return &ValidationError{Problems: []Problem{decodeProblem(err)}}
+	}
+	if dec.More() {
+		return &ValidationError{Problems: []Problem{{Path: "$", Message: "trailing data after the JSON object"}}}
+	}
+	return nil
+}
+
+func decodeProblem(err error) Problem {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		path := "$"
+		if te.Field != "" {
+			path += "." + te.Field
+		}
+		return Problem{Path: path, Message: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type), te.Value)}
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return Problem{Path: "$", Message: fmt.Sprintf("malformed JSON at byte %d", se.Offset)}
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return Problem{Path: "$", Message: "unknown field " + f}
+	}
+	return Problem{Path: "$", Message: strings.TrimPrefix(msg, "json: ")}
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
+
+var (
+	identRe      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,79}$`)
+	pathSegment  = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*|[0-9]+)$`)
+	validTypes   = map[string]bool{TypeText: true, TypeNumber: true, TypeBoolean: true, TypeDate: true, TypeDatetime: true, TypePicklist: true}
+	openIntKeys  = map[string][]string{"account": {"domain", "website"}, "contact": {"email"}}
+	identChecked = map[string]bool{ProviderSalesforce: true, ProviderHubSpot: true}
+)
+
+// Validate checks an integration with the shared validator and the semantic
+// rules, returning a *ValidationError listing every problem, or nil.
+func Validate(in *Integration) error {
+	var problems []Problem
+	if err := Validator().Struct(in); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return err
+		}
+		for _, fe := range verrs {
+			problems = append(problems, Problem{Path: jsonPath(fe.Namespace()), Message: tagMessage(fe)})
+		}
+	}
+	problems = append(problems, semanticProblems(in)...)
+	if len(problems) > 0 {
+		return &ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// jsonPath turns "Integration.config.object_configs[0].key" into
+// "$.config.object_configs[0].key".
+func jsonPath(ns string) string {
+	_, rest, ok := strings.Cut(ns, ".")
+	if !ok {
+		return "$"
+	}
+	return "$." + rest
+}
+
+func tagMessage(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "oneof":
+		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "url":
+		return "must be an absolute URL"
+	case "startswith":
+		return fmt.Sprintf("must start with %q", fe.Param())
+	case "min":
+		if fe.Kind() == reflect.Slice {
+			return fmt.Sprintf("must have at least %s item(s)", fe.Param())
+		}
+		return "must be at least " + fe.Param()
+	case "max":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("must be at most %s characters", fe.Param())
+		}
+		return "must be at most " + fe.Param()
+	}
+	return "fails the " + fe.Tag() + " rule"
+}
+
+func semanticProblems(in *Integration) []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	cfg := &in.Config
+
+	mappings := map[string]bool{}
+	for i, vm := range cfg.ValueMappings {
+		if vm.Name == "" {
+			continue
+		}
+		if mappings[vm.Name] {
+			add(fmt.Sprintf("$.config.value_mappings[%d].name", i), "duplicate value mapping name %q", vm.Name)
+		}
+		mappings[vm.Name] = true
+	}
+
+	// seen holds keys and external names of the objects pushed so far, so
+	// references can only point backwards: ids come from earlier objects.
+	seen := map[string]bool{}
+	all := map[string]bool{}
+	for _, oc := range cfg.ObjectConfigs {
+		all[oc.Key] = true
+		all[oc.ExternalName] = true
+	}
+	keys := map[string]bool{}
+	for i := range cfg.ObjectConfigs {
+		oc := &cfg.ObjectConfigs[i]
+		base := fmt.Sprintf("$.config.object_configs[%d]", i)
+		if oc.Key != "" {
+			if keys[oc.Key] {
+				add(base+".key", "duplicate object key %q", oc.Key)
+			}
+			keys[oc.Key] = true
+		}
+		ps = append(ps, objectProblems(in.Provider, oc, base, mappings, seen)...)
+		seen[oc.Key] = true
+		seen[oc.ExternalName] = true
+	}
+	if ds := cfg.DataSourceAccountsConfig; ds != nil {
+		ps = append(ps, objectProblems(in.Provider, ds, "$.config.data_source_accounts_config", mappings, all)...)
+	}
+	if d := cfg.DefaultID; d != nil && d.ExternalName != "" && !all[d.ExternalName] {
+		add("$.config.default_id.external_name", "no object config has key or external_name %q", d.ExternalName)
+	}
+	if in.Provider == ProviderOpenInt && in.InstanceURL == "" {
+		add("$.instance_url", "is required")
+	}
+	return ps
+}
+
+func objectProblems(provider string, oc *ObjectConfig, base string, mappings, earlier map[string]bool) []Problem {
+	var ps []Problem
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	checkIdent := identChecked[provider]
+	if checkIdent && oc.ExternalName != "" && !identRe.MatchString(oc.ExternalName) {
+		add(base+".external_name", "must be an API name (letters, digits, underscores)")
+	}
+	allowedKeys, isOpenIntObject := openIntKeys[strings.ToLower(oc.ExternalName)]
+	if provider == ProviderOpenInt && oc.ExternalName != "" && !isOpenIntObject {
+		add(base+".external_name", "OpenInt supports the objects account and contact")
+	}
+	fields := map[string]bool{}
+	upsertKeys := 0
+	for j := range oc.FieldMappings {
+		fm := &oc.FieldMappings[j]
+		fp := fmt.Sprintf("%s.field_mappings[%d]", base, j)
+		if fm.FieldName != "" {
+			if fields[fm.FieldName] {
+				add(fp+".field_name", "duplicate field %q in object %q", fm.FieldName, oc.Key)
+			}
+			fields[fm.FieldName] = true
+			if checkIdent && !identRe.MatchString(fm.FieldName) {
+				add(fp+".field_name", "must be an API name (letters, digits, underscores)")
+			}
+		}
+		if fm.SourceAttribute != "" && fm.HeronCompanyAttributeLabel != "" && fm.SourceAttribute != fm.HeronCompanyAttributeLabel {
+			add(fp+".heron_company_attribute_label", "differs from source_attribute; set only one")
+		}
+		if src := fm.Source(); src != "" {
+			for seg := range strings.SplitSeq(src, ".") {
+				if !pathSegment.MatchString(seg) {
+					add(fp+".source_attribute", "invalid attribute path %q", src)
+					break
+				}
+			}
+		}
+		sources := 0
+		for _, set := range []bool{fm.Source() != "", fm.StaticValue != nil, fm.StaticValueKey != "", fm.ExternalObjectNameForID != ""} {
+			if set {
+				sources++
+			}
+		}
+		switch {
+		case sources == 0:
+			add(fp, "needs a value source: source_attribute, static_value, static_value_key or external_object_name_for_id")
+		case fm.ExternalObjectNameForID != "" && sources > 1:
+			add(fp+".external_object_name_for_id", "cannot be combined with another value source")
+		case fm.StaticValueKey != "" && sources > 1:
+			add(fp+".static_value_key", "cannot be combined with another value source")
+		}
+		if ref := fm.ExternalObjectNameForID; ref != "" && !earlier[ref] {
+			add(fp+".external_object_name_for_id", "%q is not an object pushed before %q", ref, oc.Key)
+		}
+		if name := fm.ValueMappingName; name != "" && !mappings[name] {
+			add(fp+".value_mapping_name", "no value mapping named %q", name)
+		}
+		if fm.RegexRemove != "" {
+			if _, err := regexp.Compile(fm.RegexRemove); err != nil {
+				add(fp+".regex_remove", "does not compile: %s", strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			}
+		}
+		if fm.ValueType != "" && !validTypes[strings.ToLower(fm.ValueType)] {
+			add(fp+".value_type", "must be one of: text, number, boolean, date, datetime, picklist")
+		}
+		if k := fm.ExternalLookupFieldName; k != "" {
+			upsertKeys++
+			if checkIdent && !identRe.MatchString(k) {
+				add(fp+".external_lookup_field_name", "must be an API name (letters, digits, underscores)")
+			}
+			if provider == ProviderOpenInt && isOpenIntObject && !contains(allowedKeys, k) {
+				add(fp+".external_lookup_field_name", "OpenInt upserts %s on: %s", strings.ToLower(oc.ExternalName), strings.Join(allowedKeys, ", "))
+			}
+		}
+	}
+	if upsertKeys > 1 {
+		add(base+".field_mappings", "at most one field may set external_lookup_field_name")
+	}
+	if provider == ProviderOpenInt && upsertKeys == 0 && isOpenIntObject {
+		add(base+".field_mappings", "OpenInt upserts need one field with external_lookup_field_name (%s)", strings.Join(allowedKeys, " or "))
+	}
+	if lc := oc.ExternalLookupConfig; lc != nil {
+		for kind, list := range map[string][]string{"external_lookup_fields_and": lc.FieldsAnd, "external_lookup_fields_or": lc.FieldsOr} {
+			for k, f := range list {
+				if f != "" && !fields[f] {
+					add(fmt.Sprintf("%s.external_lookup_config.%s[%d]", base, kind, k), "%q is not a mapped field of %q", f, oc.Key)
+				}
+			}
+		}
+		if checkIdent && lc.SortFieldName != "" && !identRe.MatchString(lc.SortFieldName) {
+			add(base+".external_lookup_config.sort_field_name", "must be an API name (letters, digits, underscores)")
+		}
+	}
+	for k, rid := range oc.RequiredIDs {
+		if rid.ExternalName != "" && !earlier[rid.ExternalName] {
+			add(fmt.Sprintf("%s.required_ids[%d].external_name", base, k), "%q is not an object pushed before %q", rid.ExternalName, oc.Key)
+		}
+	}
+	for k, sd := range oc.StaticData {
+		if checkIdent && sd.Key != "" && !identRe.MatchString(sd.Key) {
+			add(fmt.Sprintf("%s.static_data[%d].key", base, k), "must be an API name (letters, digits, underscores)")
+		}
+	}
+	return ps
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
