@@ -135,6 +135,17 @@ func (g *RuleGroup) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// MarshalJSON writes rules as [] rather than null when there are none: react-querybuilder
+// tells groups from rules by an array of rules.
+func (g RuleGroup) MarshalJSON() ([]byte, error) {
+	type plain RuleGroup
+	p := plain(g)
+	if p.Rules == nil {
+		p.Rules = []Item{}
+	}
+	return json.Marshal(p)
+}
+
 // UnmarshalJSON decides by shape whether the element is a combinator, a group or a rule.
 func (it *Item) UnmarshalJSON(data []byte) error {
 	*it = Item{}
