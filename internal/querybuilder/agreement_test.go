@@ -404,4 +404,3 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
-
