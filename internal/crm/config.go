@@ -29,7 +29,7 @@ type Integration struct {
 // write-only credentials.
 type IntegrationInput struct {
 	Integration
-	Secret *string         `json:"secret,omitempty"`
+	Secret *string        `json:"secret,omitempty"`
 	Auth   map[string]any `json:"auth,omitempty"`
 }
 
