@@ -201,7 +201,7 @@ func compile(t testing.TB, env *cel.Env, expr string) cel.Program {
 	if iss.Err() != nil {
 		t.Fatalf("compile %s: %v", expr, iss.Err())
 	}
-	if ast.OutputType() != cel.BoolType {
+	if !ast.OutputType().IsExactType(cel.BoolType) {
 		t.Fatalf("%s has type %v, want bool", expr, ast.OutputType())
 	}
 	prg, err := env.Program(ast)
