@@ -1,0 +1,277 @@
+// Package api serves the Heron-compatible CRM integrations API:
+//
+//	POST  /api/crm_integrations             201 {"crm_integration": {...}}
+//	GET   /api/crm_integrations             200 {"crm_integrations": [...]}
+//	GET   /api/crm_integrations/{heron_id}  200 {...}
+//	PATCH /api/crm_integrations/{heron_id}  200 {...} (JSON merge patch)
+//
+// secret and auth are write-only: sealed with the Cipher, never returned or
+// logged. Invalid bodies get 400 {"error", "problems": [{"path","message"}]}
+// listing every problem; unknown ids 404. Authentication is the caller's
+// (the starter wraps this handler).
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/conecrm/automation-runtime/internal/crm"
+)
+
+// Handler serves the integrations API.
+type Handler struct {
+	store  crm.Store
+	cipher *crm.Cipher
+	log    zerolog.Logger
+	now    func() time.Time
+	mux    *http.ServeMux
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the handler.
+func New(store crm.Store, cipher *crm.Cipher, log zerolog.Logger) *Handler {
+	h := &Handler{store: store, cipher: cipher, log: log, now: time.Now, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /api/crm_integrations", h.create)
+	h.mux.HandleFunc("GET /api/crm_integrations", h.list)
+	h.mux.HandleFunc("GET /api/crm_integrations/{heron_id}", h.get)
+	h.mux.HandleFunc("PATCH /api/crm_integrations/{heron_id}", h.patch)
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+const maxBody = 1 << 20
+
+type errorBody struct {
+	Error    string        `json:"error"`
+	Problems []crm.Problem `json:"problems,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *crm.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid crm integration", Problems: ve.Problems})
+	case errors.Is(err, crm.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "crm integration not found"})
+	default:
+		h.log.Error().Err(err).Str("path", r.URL.Path).Msg("crm integrations api")
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+	}
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxBody {
+		return nil, &crm.ValidationError{Problems: []crm.Problem{{Path: "$", Message: "body larger than 1 MiB"}}}
+	}
+	return data, nil
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "crm_" + hex.EncodeToString(b)
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
+	data, err := readBody(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var in crm.IntegrationInput
+	if err := crm.DecodeInput(data, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in.HeronID = ""
+	verr := crm.Validate(&in.Integration)
+	if in.Secret == nil || *in.Secret == "" {
+		verr = appendProblem(verr, crm.Problem{Path: "$.secret", Message: "is required"})
+	}
+	if verr != nil {
+		h.fail(w, r, verr)
+		return
+	}
+	id := newID()
+	sealed, err := h.cipher.Seal(id, crm.Credentials{Secret: *in.Secret, Auth: in.Auth})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	integ := in.Integration
+	integ.HeronID = id
+	raw, err := json.Marshal(integ)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.now().UTC()
+	if err := h.store.Create(r.Context(), crm.Record{HeronID: id, Integration: raw, SealedCredentials: sealed, CreatedAt: now, UpdatedAt: now}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info().Str("heron_id", id).Str("provider", integ.Provider).Msg("crm integration created")
+	writeJSON(w, http.StatusCreated, map[string]any{"crm_integration": integ})
+}
+
+func appendProblem(err error, p crm.Problem) error {
+	var ve *crm.ValidationError
+	if errors.As(err, &ve) {
+		ve.Problems = append(ve.Problems, p)
+		return ve
+	}
+	if err != nil {
+		return err
+	}
+	return &crm.ValidationError{Problems: []crm.Problem{p}}
+}
+
+func decodeStored(rec crm.Record) (crm.Integration, error) {
+	var in crm.Integration
+	err := json.Unmarshal(rec.Integration, &in)
+	in.HeronID = rec.HeronID
+	return in, err
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	recs, err := h.store.List(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := make([]crm.Integration, 0, len(recs))
+	for _, rec := range recs {
+		in, err := decodeStored(rec)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		out = append(out, in)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"crm_integrations": out})
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
+	rec, err := h.store.Get(r.Context(), r.PathValue("heron_id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	in, err := decodeStored(rec)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+// patch applies the body as a JSON merge patch (RFC 7396) to the stored
+// integration: given fields replace stored ones (arrays whole), null
+// removes them. secret and auth, when given, replace the sealed ones.
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("heron_id")
+	rec, err := h.store.Get(r.Context(), id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	data, err := readBody(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var patch map[string]any
+	if err := json.Unmarshal(data, &patch); err != nil || patch == nil {
+		h.fail(w, r, &crm.ValidationError{Problems: []crm.Problem{{Path: "$", Message: "body must be a JSON object"}}})
+		return
+	}
+	var stored map[string]any
+	if err := json.Unmarshal(rec.Integration, &stored); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	merged := mergePatch(stored, patch).(map[string]any)
+	merged["heron_id"] = id
+	mergedJSON, err := json.Marshal(merged)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var in crm.IntegrationInput
+	if err := crm.DecodeInput(mergedJSON, &in); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := crm.Validate(&in.Integration); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if in.Secret != nil || in.Auth != nil {
+		creds, err := h.cipher.Open(id, rec.SealedCredentials)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if in.Secret != nil {
+			creds.Secret = *in.Secret
+		}
+		if in.Auth != nil {
+			creds.Auth = in.Auth
+		}
+		if rec.SealedCredentials, err = h.cipher.Seal(id, creds); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	integ := in.Integration
+	integ.HeronID = id
+	if rec.Integration, err = json.Marshal(integ); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rec.UpdatedAt = h.now().UTC()
+	if err := h.store.Update(r.Context(), rec); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.log.Info().Str("heron_id", id).Msg("crm integration updated")
+	writeJSON(w, http.StatusOK, integ)
+}
+
+func mergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	if !ok {
+		t = map[string]any{}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(t, k)
+			continue
+		}
+		t[k] = mergePatch(t[k], v)
+	}
+	return t
+}

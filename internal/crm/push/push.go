@@ -1,0 +1,306 @@
+// Package push is the push_to_crm service: it resolves an integration from
+// the Store, decrypts its credentials (only here), maps the record, pushes
+// the objects through the integration's provider and writes the external ids
+// back to ConeCRM as thirdPartyIds.
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/crm/hubspot"
+	"github.com/conecrm/automation-runtime/internal/crm/mapping"
+	"github.com/conecrm/automation-runtime/internal/crm/openint"
+	"github.com/conecrm/automation-runtime/internal/crm/salesforce"
+	"github.com/conecrm/automation-runtime/internal/crm/webhook"
+)
+
+// ThirdPartyID is one entry of a ConeCRM account's thirdPartyIds.
+type ThirdPartyID struct {
+	SystemName   string `json:"systemName"`
+	ThirdPartyID string `json:"thirdPartyId"`
+	Metadata     string `json:"metadata,omitempty"`
+}
+
+// ThirdPartyIDWriter writes external ids back to ConeCRM
+// (PATCH /api/account/{account} with thirdPartyIds). The runtime's ConeCRM
+// client implements it; it must merge ids into the account's existing list
+// by systemName, replacing entries with the same systemName.
+type ThirdPartyIDWriter interface {
+	WriteThirdPartyIDs(ctx context.Context, accountID string, ids []ThirdPartyID) error
+}
+
+// ProviderFactory builds a provider for one integration's connection.
+type ProviderFactory func(crm.Connection) (crm.Provider, error)
+
+// DefaultProviders returns the four built-in providers by name.
+func DefaultProviders() map[string]ProviderFactory {
+	return map[string]ProviderFactory{
+		crm.ProviderSalesforce: func(c crm.Connection) (crm.Provider, error) { return salesforce.New(c) },
+		crm.ProviderHubSpot:    func(c crm.Connection) (crm.Provider, error) { return hubspot.New(c) },
+		crm.ProviderOpenInt:    func(c crm.Connection) (crm.Provider, error) { return openint.New(c) },
+		crm.ProviderWebhook:    func(c crm.Connection) (crm.Provider, error) { return webhook.New(c) },
+	}
+}
+
+// Options configure a Pusher.
+type Options struct {
+	Store  crm.Store
+	Cipher *crm.Cipher
+	// Writer writes ids back; nil skips the write-back.
+	Writer ThirdPartyIDWriter
+	// HTTPClient is used for every vendor call (default: 30 s timeout).
+	HTTPClient *http.Client
+	// Providers defaults to DefaultProviders().
+	Providers map[string]ProviderFactory
+	Logger    zerolog.Logger
+}
+
+// Pusher is safe for concurrent use; it caches compiled mapping plans per
+// integration version.
+type Pusher struct {
+	opts  Options
+	mu    sync.Mutex
+	plans map[string]cachedPlan
+}
+
+type cachedPlan struct {
+	updatedAt time.Time
+	plan      *mapping.Plan
+}
+
+// New builds a Pusher.
+func New(opts Options) (*Pusher, error) {
+	if opts.Store == nil || opts.Cipher == nil {
+		return nil, errors.New("push: Store and Cipher are required")
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opts.Providers == nil {
+		opts.Providers = DefaultProviders()
+	}
+	return &Pusher{opts: opts, plans: map[string]cachedPlan{}}, nil
+}
+
+// Request is one push of one record.
+type Request struct {
+	IntegrationID  string
+	IdempotencyKey string
+	// Objects restricts the sync to these object keys; empty means all.
+	Objects []string
+	// Record is the lead JSON with its contact and account objects.
+	Record map[string]any
+	// Today is the workflow's date (YYYY-MM-DD) in the automation's zone.
+	Today string
+	// KnownIDs are ids from an earlier attempt, by object key.
+	KnownIDs map[string]string
+	// OnPushed is called after each object is written.
+	OnPushed func(crm.ObjectResult)
+}
+
+// Result is what the node exposes to later steps.
+type Result struct {
+	IntegrationID string             `json:"integrationId"`
+	Provider      string             `json:"provider"`
+	Objects       []crm.ObjectResult `json:"objects"`
+	ThirdPartyIDs []ThirdPartyID     `json:"thirdPartyIds"`
+	// PrimaryID is the id of config.default_id's object.
+	PrimaryID string   `json:"primaryId,omitempty"`
+	Warnings  []string `json:"warnings,omitempty"`
+	// DryRun is set for integrations with is_live false: the record was
+	// mapped, nothing was sent.
+	DryRun      bool `json:"dryRun,omitempty"`
+	WrittenBack bool `json:"writtenBack"`
+}
+
+// SystemName is the thirdPartyIds systemName of an object of an integration.
+func SystemName(provider, integrationID, objectKey string) string {
+	return provider + ":" + integrationID + ":" + objectKey
+}
+
+func rejected(msg string) error { return &crm.Error{Provider: "crm", Message: msg} }
+
+// Push runs one sync. Errors are *crm.Error values when they are the
+// vendor's or the configuration's; anything else is transient.
+func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
+	res := Result{IntegrationID: req.IntegrationID}
+	rec, err := p.opts.Store.Get(ctx, req.IntegrationID)
+	if errors.Is(err, crm.ErrNotFound) {
+		return res, rejected(fmt.Sprintf("integration %q does not exist", req.IntegrationID))
+	}
+	if err != nil {
+		return res, fmt.Errorf("load integration: %w", err)
+	}
+	var in crm.Integration
+	if err := json.Unmarshal(rec.Integration, &in); err != nil {
+		return res, rejected("stored integration is unreadable")
+	}
+	res.Provider = in.Provider
+	if !in.IsEnabled {
+		return res, rejected(fmt.Sprintf("integration %q is disabled", req.IntegrationID))
+	}
+	plan, err := p.plan(rec, &in)
+	if err != nil {
+		return res, rejected("integration config does not compile: " + err.Error())
+	}
+	known := KnownIDs(req.Record, in.Provider, req.IntegrationID)
+	for k, v := range req.KnownIDs {
+		known[k] = v
+	}
+	mapped, err := plan.Map(req.Record, mapping.Options{Today: req.Today, Objects: req.Objects, KnownIDs: known})
+	if err != nil {
+		return res, err
+	}
+	res.Warnings = mapped.Warnings
+	if !in.IsLive {
+		res.DryRun = true
+		for _, o := range mapped.Objects {
+			res.Objects = append(res.Objects, crm.ObjectResult{Key: o.Key, ExternalName: o.ExternalName, ID: o.KnownID})
+		}
+		res.Objects = append(res.Objects, mapped.Skipped...)
+		return res, nil
+	}
+	factory, ok := p.opts.Providers[in.Provider]
+	if !ok {
+		return res, rejected(fmt.Sprintf("no provider %q", in.Provider))
+	}
+	creds, err := p.opts.Cipher.Open(rec.HeronID, rec.SealedCredentials)
+	if err != nil {
+		return res, rejected(err.Error())
+	}
+	prov, err := factory(crm.Connection{
+		IntegrationID: rec.HeronID, Provider: in.Provider, InstanceURL: in.InstanceURL,
+		APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: p.opts.HTTPClient,
+	})
+	if err != nil {
+		return res, err
+	}
+	log := p.opts.Logger.With().Str("integration", rec.HeronID).Str("provider", in.Provider).Logger()
+	pushed, pushErr := prov.Push(ctx, mapped.Objects, crm.PushOptions{IdempotencyKey: req.IdempotencyKey, OnPushed: req.OnPushed})
+	res.Objects = mergeResults(plan.Keys(), pushed, mapped.Skipped)
+	for _, o := range res.Objects {
+		if o.ID == "" {
+			continue
+		}
+		meta, _ := json.Marshal(map[string]string{"integration": rec.HeronID, "object": o.ExternalName})
+		res.ThirdPartyIDs = append(res.ThirdPartyIDs, ThirdPartyID{SystemName: SystemName(in.Provider, rec.HeronID, o.Key), ThirdPartyID: o.ID, Metadata: string(meta)})
+		if d := in.Config.DefaultID; d != nil && (d.ExternalName == o.Key || d.ExternalName == o.ExternalName) {
+			res.PrimaryID = o.ID
+		}
+	}
+	if pushErr != nil {
+		log.Warn().Err(pushErr).Int("pushed", len(pushed)).Msg("crm push failed")
+		return res, pushErr
+	}
+	for _, o := range res.Objects {
+		ev := log.Info()
+		if o.Error != "" {
+			ev = log.Warn().Str("error", o.Error)
+		}
+		ev.Str("object", o.Key).Bool("created", o.Created).Msg("crm object pushed")
+	}
+	if err := p.writeBack(ctx, req.Record, known, &res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (p *Pusher) writeBack(ctx context.Context, record map[string]any, known map[string]string, res *Result) error {
+	if p.opts.Writer == nil || len(res.ThirdPartyIDs) == 0 {
+		return nil
+	}
+	account, _ := record["account"].(map[string]any)
+	accountID, _ := account["id"].(string)
+	if accountID == "" {
+		return nil
+	}
+	var changed []ThirdPartyID
+	for _, o := range res.Objects {
+		if o.ID != "" && known[o.Key] != o.ID {
+			changed = append(changed, findID(res.ThirdPartyIDs, o.Key))
+		}
+	}
+	if len(changed) == 0 {
+		return nil // the account already holds these ids
+	}
+	if err := p.opts.Writer.WriteThirdPartyIDs(ctx, accountID, changed); err != nil {
+		return fmt.Errorf("write thirdPartyIds back to ConeCRM: %w", err)
+	}
+	res.WrittenBack = true
+	return nil
+}
+
+func findID(ids []ThirdPartyID, key string) ThirdPartyID {
+	for _, t := range ids {
+		if strings.HasSuffix(t.SystemName, ":"+key) {
+			return t
+		}
+	}
+	return ThirdPartyID{}
+}
+
+// mergeResults orders pushed and skipped results by config order.
+func mergeResults(order []string, pushed, skipped []crm.ObjectResult) []crm.ObjectResult {
+	by := map[string]crm.ObjectResult{}
+	for _, r := range append(append([]crm.ObjectResult{}, skipped...), pushed...) {
+		by[r.Key] = r
+	}
+	out := make([]crm.ObjectResult, 0, len(by))
+	for _, k := range order {
+		if r, ok := by[k]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *Pusher) plan(rec crm.Record, in *crm.Integration) (*mapping.Plan, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.plans[rec.HeronID]; ok && c.updatedAt.Equal(rec.UpdatedAt) {
+		return c.plan, nil
+	}
+	plan, err := mapping.Compile(&in.Config)
+	if err != nil {
+		return nil, err
+	}
+	p.plans[rec.HeronID] = cachedPlan{updatedAt: rec.UpdatedAt, plan: plan}
+	return plan, nil
+}
+
+// KnownIDs reads the ids of this integration's objects from the record's
+// thirdPartyIds (on the account, the contact or the lead itself).
+func KnownIDs(record map[string]any, provider, integrationID string) map[string]string {
+	out := map[string]string{}
+	prefix := SystemName(provider, integrationID, "")
+	scan := func(v any) {
+		list, _ := v.([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			sys, _ := m["systemName"].(string)
+			id, _ := m["thirdPartyId"].(string)
+			if key, ok := strings.CutPrefix(sys, prefix); ok && key != "" && id != "" {
+				if del, _ := m["isDeleted"].(bool); !del {
+					out[key] = id
+				}
+			}
+		}
+	}
+	scan(record["thirdPartyIds"])
+	for _, k := range []string{"contact", "account"} {
+		if m, ok := record[k].(map[string]any); ok {
+			scan(m["thirdPartyIds"])
+		}
+	}
+	return out
+}
