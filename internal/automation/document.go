@@ -1,0 +1,302 @@
+// Package automation is the automation document: ConeCRM's Automation JSON
+// (name, automationTrigger, nodes, edges, franchise) with React Flow nodes
+// and edges, plus the runtime's settings (reenrollment, goal, timezone).
+//
+// Parsing keeps every field it does not know, so that exporting a document
+// writes back what was read, UI fields such as position and viewport included.
+package automation
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Reenrollment modes.
+const (
+	ReenrollNever       = "never"
+	ReenrollAfterFinish = "after_finished"
+	ReenrollAlways      = "always"
+	defaultReenrollment = ReenrollNever
+	MaxDocumentBytes    = 1 << 20
+	MaxNodes            = 500
+	MaxEdges            = 2000
+	MaxExpressionLength = 4096
+)
+
+// Ref is a reference to another ConeCRM record by id.
+type Ref struct {
+	ID string `json:"id"`
+}
+
+// Document is one automation as the builder and ConeCRM's API exchange it.
+type Document struct {
+	ID                string `json:"id,omitempty"`
+	Name              string `json:"name"`
+	AutomationTrigger string `json:"automationTrigger"`
+	Nodes             []Node `json:"nodes"`
+	Edges             []Edge `json:"edges"`
+	Franchise         *Ref   `json:"franchise,omitempty"`
+	// IsActive is nil when the document does not say; nil means active.
+	IsActive     *bool  `json:"isActive,omitempty"`
+	Reenrollment string `json:"reenrollment,omitempty"`
+	// Goal ends a run early when a lead update satisfies it.
+	Goal     *Condition `json:"goal,omitempty"`
+	Timezone string     `json:"timezone,omitempty"`
+
+	extra map[string]json.RawMessage
+}
+
+// Condition is a CEL expression or a ConeCRM QueryBuilder query.
+type Condition struct {
+	Expression string          `json:"expression,omitempty"`
+	Query      json.RawMessage `json:"query,omitempty"`
+}
+
+// Empty reports whether neither an expression nor a query is set.
+func (c *Condition) Empty() bool {
+	return c == nil || (c.Expression == "" && len(bytes.TrimSpace(c.Query)) == 0)
+}
+
+// Node is a React Flow node: its type selects the registered node type and
+// data holds that type's settings.
+type Node struct {
+	ID   string          `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+
+	extra map[string]json.RawMessage
+}
+
+// Edge is a React Flow edge. SourceHandle names the branch it leaves by
+// ("true", "false", "error", a switch case...); empty means the plain exit.
+type Edge struct {
+	ID           string `json:"id"`
+	Source       string `json:"source"`
+	Target       string `json:"target"`
+	SourceHandle string `json:"sourceHandle,omitempty"`
+	TargetHandle string `json:"targetHandle,omitempty"`
+
+	extra map[string]json.RawMessage
+}
+
+// Active reports whether the automation accepts new enrolments.
+func (d *Document) Active() bool { return d.IsActive == nil || *d.IsActive }
+
+// ReenrollmentMode returns the re-enrolment setting with its default applied.
+func (d *Document) ReenrollmentMode() string {
+	if d.Reenrollment == "" {
+		return defaultReenrollment
+	}
+	return d.Reenrollment
+}
+
+// Parse decodes an automation document. It rejects documents over
+// MaxDocumentBytes and malformed JSON, naming the byte offset or field.
+func Parse(data []byte) (*Document, error) {
+	if len(data) > MaxDocumentBytes {
+		return nil, fmt.Errorf("document is %d bytes; the limit is %d", len(data), MaxDocumentBytes)
+	}
+	var d Document
+	if err := json.Unmarshal(data, &d); err != nil {
+		return nil, describeJSONError(data, err)
+	}
+	return &d, nil
+}
+
+func describeJSONError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line, col := position(data, syn.Offset)
+		return fmt.Errorf("malformed JSON at line %d, column %d: %w", line, col, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("%s: expected %s, got JSON %s", typ.Field, typ.Type, typ.Value)
+	}
+	return fmt.Errorf("invalid document: %w", err)
+}
+
+func position(data []byte, offset int64) (line, col int) {
+	line, col = 1, 1
+	for i := int64(0); i < offset && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Version is the content address of the document: a hash of its canonical
+// JSON form, which ignores UI-only fields (position, viewport...) and key order.
+func (d *Document) Version() string {
+	sum := sha256.Sum256(d.Canonical())
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// Canonical returns the document's semantic content as JSON with sorted keys
+// and without UI fields. Two documents that execute the same way share it.
+func (d *Document) Canonical() []byte {
+	type node struct {
+		ID   string          `json:"id"`
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data,omitempty"`
+	}
+	type edge struct {
+		ID           string `json:"id"`
+		Source       string `json:"source"`
+		Target       string `json:"target"`
+		SourceHandle string `json:"sourceHandle,omitempty"`
+	}
+	c := struct {
+		ID                string     `json:"id"`
+		Name              string     `json:"name"`
+		AutomationTrigger string     `json:"automationTrigger"`
+		Franchise         string     `json:"franchise,omitempty"`
+		Reenrollment      string     `json:"reenrollment"`
+		Goal              *Condition `json:"goal,omitempty"`
+		Timezone          string     `json:"timezone,omitempty"`
+		Nodes             []node     `json:"nodes"`
+		Edges             []edge     `json:"edges"`
+	}{ID: d.ID, Name: d.Name, AutomationTrigger: d.AutomationTrigger, Reenrollment: d.ReenrollmentMode(), Goal: d.Goal, Timezone: d.Timezone}
+	if d.Franchise != nil {
+		c.Franchise = d.Franchise.ID
+	}
+	for _, n := range d.Nodes {
+		c.Nodes = append(c.Nodes, node{n.ID, n.Type, canonicalJSON(n.Data)})
+	}
+	for _, e := range d.Edges {
+		c.Edges = append(c.Edges, edge{e.ID, e.Source, e.Target, e.SourceHandle})
+	}
+	out, _ := json.Marshal(c) // plain structs and re-encoded JSON cannot fail
+	return canonicalJSON(out)
+}
+
+// canonicalJSON re-encodes JSON with object keys sorted (encoding/json sorts
+// map keys) so that key order does not change a version hash.
+func canonicalJSON(raw json.RawMessage) json.RawMessage {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// Known fields per object, used to split off the fields we keep verbatim.
+var (
+	documentFields = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "goal", "timezone"}
+	nodeFields     = []string{"id", "type", "data"}
+	edgeFields     = []string{"id", "source", "target", "sourceHandle", "targetHandle"}
+)
+
+func (d *Document) UnmarshalJSON(b []byte) error {
+	type plain Document
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	extra, err := extraFields(b, documentFields)
+	if err != nil {
+		return err
+	}
+	*d = Document(p)
+	d.extra = extra
+	return nil
+}
+
+func (d Document) MarshalJSON() ([]byte, error) {
+	type plain Document
+	return mergeExtra(plain(d), d.extra)
+}
+
+func (n *Node) UnmarshalJSON(b []byte) error {
+	type plain Node
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	extra, err := extraFields(b, nodeFields)
+	if err != nil {
+		return err
+	}
+	*n = Node(p)
+	n.extra = extra
+	return nil
+}
+
+func (n Node) MarshalJSON() ([]byte, error) {
+	type plain Node
+	return mergeExtra(plain(n), n.extra)
+}
+
+func (e *Edge) UnmarshalJSON(b []byte) error {
+	type plain Edge
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	extra, err := extraFields(b, edgeFields)
+	if err != nil {
+		return err
+	}
+	*e = Edge(p)
+	e.extra = extra
+	return nil
+}
+
+func (e Edge) MarshalJSON() ([]byte, error) {
+	type plain Edge
+	return mergeExtra(plain(e), e.extra)
+}
+
+func extraFields(b []byte, known []string) (map[string]json.RawMessage, error) {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(b, &all); err != nil {
+		return nil, err
+	}
+	for _, k := range known {
+		delete(all, k)
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	return all, nil
+}
+
+func mergeExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	known, err := json.Marshal(v)
+	if err != nil || len(extra) == 0 {
+		return known, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(known, &all); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, ok := all[k]; !ok {
+			all[k] = extra[k]
+		}
+	}
+	return json.Marshal(all)
+}

@@ -1,0 +1,37 @@
+// Package event is the lead event: what ConeCRM sends when a lead changes,
+// and what the runtime signals to enrolled runs.
+package event
+
+import (
+	"time"
+)
+
+// Lead is a lead event. Lead and Previous hold the ConeCRM lead (connection)
+// as JSON.
+type Lead struct {
+	ID         string         `json:"id" validate:"required,max=200"`
+	Type       string         `json:"type" validate:"required"`
+	OccurredAt time.Time      `json:"occurredAt" validate:"required"`
+	Lead       map[string]any `json:"lead" validate:"required"`
+	Previous   map[string]any `json:"previous,omitempty"`
+}
+
+// LeadID returns lead.id.
+func (e *Lead) LeadID() string {
+	s, _ := e.Lead["id"].(string)
+	return s
+}
+
+// FranchiseID returns lead.franchise.id.
+func (e *Lead) FranchiseID() string {
+	if f, ok := e.Lead["franchise"].(map[string]any); ok {
+		s, _ := f["id"].(string)
+		return s
+	}
+	return ""
+}
+
+// Map returns the event as CEL sees it (`event`), without the lead bodies.
+func (e *Lead) Map() map[string]any {
+	return map[string]any{"id": e.ID, "type": e.Type, "occurredAt": e.OccurredAt.UTC().Format(time.RFC3339Nano)}
+}

@@ -1,0 +1,196 @@
+package nodes
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/conecrm/automation-runtime/internal/duration"
+	"github.com/conecrm/automation-runtime/internal/expr"
+)
+
+var delayDef = Definition{
+	Type:        "delay",
+	Category:    CategoryFlow,
+	Description: "Waits on a durable timer: a duration, until a timestamp, or until a time of day, optionally only inside business hours.",
+	Handles:     []string{Plain},
+	Required:    []string{Plain},
+	New:         func() Node { return &Delay{} },
+}
+
+// Delay pauses the branch on a durable timer. Duration and until are
+// exclusive; at/days (a time-of-day window) and businessHours shift the
+// resulting instant forward, in the delay's, else the automation's, time zone.
+type Delay struct {
+	Duration      string         `json:"duration,omitempty" validate:"excluded_with=Until"`
+	Until         string         `json:"until,omitempty"`
+	At            string         `json:"at,omitempty"`
+	Days          []string       `json:"days,omitempty" validate:"omitempty,max=7,dive,oneof=MON TUE WED THU FRI SAT SUN"`
+	Timezone      string         `json:"timezone,omitempty"`
+	BusinessHours *BusinessHours `json:"businessHours,omitempty"`
+
+	d     time.Duration
+	until *expr.Program
+	at    *clock
+	days  weekdays
+	loc   *time.Location
+}
+
+// BusinessHours are opening hours: the delay resumes only inside them.
+type BusinessHours struct {
+	Days  []string `json:"days" validate:"required,min=1,max=7,dive,oneof=MON TUE WED THU FRI SAT SUN"`
+	Open  string   `json:"open" validate:"required"`
+	Close string   `json:"close" validate:"required"`
+
+	open, close *clock
+	days        weekdays
+}
+
+func (n *Delay) Compile(c *Compiler) {
+	if n.Duration == "" && n.Until == "" && n.At == "" {
+		c.Problemf("", "a delay needs duration, until or at")
+	}
+	if n.Duration != "" {
+		n.d = c.Duration("duration", n.Duration)
+	}
+	if n.Until != "" {
+		n.until = c.Expr("until", n.Until, expr.KindTimestamp)
+	}
+	if n.At != "" {
+		n.at = parseClock(c, "at", n.At)
+	}
+	if len(n.Days) > 0 && n.At == "" {
+		c.Problemf("days", "days needs at (the time of day to resume)")
+	}
+	n.days = parseWeekdays(n.Days)
+	if n.Timezone != "" {
+		n.loc = c.Location("timezone", n.Timezone)
+	}
+	if b := n.BusinessHours; b != nil {
+		b.open = parseClock(c, "businessHours.open", b.Open)
+		b.close = parseClock(c, "businessHours.close", b.Close)
+		if b.open != nil && b.close != nil && b.close.minutes() <= b.open.minutes() {
+			c.Problemf("businessHours.close", "close %s must be after open %s", b.Close, b.Open)
+		}
+		b.days = parseWeekdays(b.Days)
+	}
+}
+
+// Resume computes when the delay ends, from now in the given time zone.
+func (n *Delay) Resume(now time.Time, v expr.Vars, loc *time.Location) (time.Time, error) {
+	if n.loc != nil {
+		loc = n.loc
+	}
+	t := now
+	switch {
+	case n.until != nil:
+		u, err := n.until.EvalTimestamp(v)
+		if err != nil {
+			return time.Time{}, err
+		}
+		t = u
+	case n.d > 0:
+		t = now.Add(n.d)
+	}
+	if n.at != nil {
+		t = nextClock(t, *n.at, n.days, loc)
+	}
+	if b := n.BusinessHours; b != nil && b.open != nil && b.close != nil {
+		t = intoBusinessHours(t, b, loc)
+	}
+	return t, nil
+}
+
+func (n *Delay) Run(ctx workflow.Context, x Exec) (Outcome, error) {
+	loc := x.Location()
+	if n.loc != nil {
+		loc = n.loc
+	}
+	now := workflow.Now(ctx)
+	until, err := n.Resume(now, x.Vars(), loc)
+	if err != nil {
+		return Outcome{}, err
+	}
+	summary := fmt.Sprintf("%s — resumes %s %s", n.describe(x.Label()), until.In(loc).Format("2006-01-02 15:04"), loc.String())
+	if err := x.SleepUntil(ctx, until, summary); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{Handle: Plain, Output: map[string]any{"resumedAt": until.UTC().Format(time.RFC3339)}, Summary: summary}, nil
+}
+
+func (n *Delay) describe(label string) string {
+	if label != "" && label != "delay" {
+		return label
+	}
+	switch {
+	case n.d > 0:
+		return "Delay " + duration.Format(n.d)
+	case n.until != nil:
+		return "Delay until " + n.Until
+	default:
+		return "Delay until " + n.At
+	}
+}
+
+// clock is a time of day.
+type clock struct{ h, m int }
+
+func (c clock) minutes() int { return c.h*60 + c.m }
+
+func parseClock(c *Compiler, field, s string) *clock {
+	var h, m int
+	if _, err := fmt.Sscanf(s, "%d:%d", &h, &m); err != nil || len(s) != 5 || h < 0 || h > 23 || m < 0 || m > 59 {
+		c.Problemf(field, "time of day %q must be HH:MM (24-hour)", s)
+		return nil
+	}
+	return &clock{h, m}
+}
+
+// weekdays is a set of allowed days; empty allows every day.
+type weekdays [7]bool
+
+func parseWeekdays(days []string) weekdays {
+	var w weekdays
+	names := map[string]time.Weekday{"SUN": time.Sunday, "MON": time.Monday, "TUE": time.Tuesday, "WED": time.Wednesday, "THU": time.Thursday, "FRI": time.Friday, "SAT": time.Saturday}
+	for _, d := range days {
+		if wd, ok := names[strings.ToUpper(d)]; ok {
+			w[wd] = true
+		}
+	}
+	return w
+}
+
+func (w weekdays) allows(d time.Weekday) bool {
+	if w == (weekdays{}) {
+		return true
+	}
+	return w[d]
+}
+
+// nextClock returns the first instant at or after t whose local wall time is
+// c on an allowed day. time.Date normalises a wall time that does not exist
+// (spring forward), so 02:30 on that day becomes 03:30.
+func nextClock(t time.Time, c clock, days weekdays, loc *time.Location) time.Time {
+	local := t.In(loc)
+	for i := 0; i < 8; i++ {
+		day := local.AddDate(0, 0, i)
+		cand := time.Date(day.Year(), day.Month(), day.Day(), c.h, c.m, 0, 0, loc)
+		if !cand.Before(t) && days.allows(cand.Weekday()) {
+			return cand
+		}
+	}
+	return t
+}
+
+// intoBusinessHours returns t if it falls inside opening hours, else the
+// next opening.
+func intoBusinessHours(t time.Time, b *BusinessHours, loc *time.Location) time.Time {
+	local := t.In(loc)
+	mins := local.Hour()*60 + local.Minute()
+	if b.days.allows(local.Weekday()) && mins >= b.open.minutes() && mins < b.close.minutes() {
+		return t
+	}
+	return nextClock(t, *b.open, b.days, loc)
+}

@@ -1,0 +1,110 @@
+// Package plan compiles an automation document into an immutable,
+// content-addressed plan: every node's data decoded, validated and its
+// expressions compiled, the graph checked and indexed. A plan is compiled
+// once per automation version and shared by every run of that version.
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/nodes"
+)
+
+// OnError modes of action nodes.
+const (
+	OnErrorFail     = "fail"
+	OnErrorContinue = "continue"
+	OnErrorEdge     = "error"
+)
+
+// Plan is a compiled automation version.
+type Plan struct {
+	Doc *automation.Document
+	// Version is the content hash of the canonical document.
+	Version string
+	// Canonical is the canonical document: what a workflow carries as input.
+	Canonical json.RawMessage
+	TriggerID string
+	Goal      *expr.Program
+	Location  *time.Location
+
+	nodes map[string]*Node
+	order []string
+}
+
+// Node is a compiled node.
+type Node struct {
+	ID       string
+	Type     string
+	Label    string
+	Category nodes.Category
+	OnError  string
+	// Timeout is an action's start-to-close timeout.
+	Timeout time.Duration
+	Impl    nodes.Node
+
+	// out maps a handle to its targets, in edge order.
+	out map[string][]string
+}
+
+// Next returns the targets of the edges leaving by handle, in document order.
+func (n *Node) Next(handle string) []string { return n.out[handle] }
+
+// Node returns a node by id, or nil.
+func (p *Plan) Node(id string) *Node { return p.nodes[id] }
+
+// NodeIDs returns node ids in document order.
+func (p *Plan) NodeIDs() []string { return append([]string(nil), p.order...) }
+
+// Trigger returns the trigger node's data.
+func (p *Plan) Trigger() *nodes.Trigger {
+	t, _ := p.nodes[p.TriggerID].Impl.(*nodes.Trigger)
+	return t
+}
+
+// common are the data fields every node may carry.
+type common struct {
+	Label   string `json:"label,omitempty"`
+	OnError string `json:"onError,omitempty"`
+	Timeout string `json:"timeout,omitempty"`
+}
+
+var (
+	cacheMu sync.Mutex
+	cache   = map[string]*Plan{}
+)
+
+// Load compiles a canonical document, reusing an earlier compilation of the
+// same bytes. Workflows call it; the result depends only on the bytes.
+func Load(canonical []byte) (*Plan, error) {
+	sum := sha256.Sum256(canonical)
+	key := hex.EncodeToString(sum[:])
+	cacheMu.Lock()
+	p, ok := cache[key]
+	cacheMu.Unlock()
+	if ok {
+		return p, nil
+	}
+	doc, err := automation.Parse(canonical)
+	if err != nil {
+		return nil, err
+	}
+	p, problems := Compile(doc, nodes.Builtin())
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("automation %s does not compile: %w", doc.ID, problems)
+	}
+	cacheMu.Lock()
+	if len(cache) > 1000 {
+		cache = map[string]*Plan{}
+	}
+	cache[key] = p
+	cacheMu.Unlock()
+	return p, nil
+}

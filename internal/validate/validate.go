@@ -1,0 +1,104 @@
+// Package validate holds the one validator instance the runtime shares, set
+// up to name fields by their JSON names.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+)
+
+var v = func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		if name == "" {
+			return f.Name
+		}
+		return name
+	})
+	return v
+}()
+
+// Validator returns the shared instance.
+func Validator() *validator.Validate { return v }
+
+// FieldError is one failed rule, with the field's JSON path.
+type FieldError struct {
+	Path    string
+	Message string
+}
+
+// Fields validates s and returns one FieldError per failed rule; the path is
+// relative to s, with JSON names (cases[0].handle).
+func Fields(s any) []FieldError {
+	err := v.Struct(s)
+	if err == nil {
+		return nil
+	}
+	var ves validator.ValidationErrors
+	if !errors.As(err, &ves) {
+		return []FieldError{{Message: err.Error()}}
+	}
+	out := make([]FieldError, 0, len(ves))
+	for _, fe := range ves {
+		ns := fe.Namespace()
+		if i := strings.Index(ns, "."); i >= 0 {
+			ns = ns[i+1:]
+		} else {
+			ns = ""
+		}
+		out = append(out, FieldError{Path: ns, Message: Message(fe)})
+	}
+	return out
+}
+
+// Struct validates s and joins every problem into one error.
+func Struct(s any) error {
+	fes := Fields(s)
+	if len(fes) == 0 {
+		return nil
+	}
+	parts := make([]string, len(fes))
+	for i, fe := range fes {
+		parts[i] = fe.Path + ": " + fe.Message
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+// Message turns a validator error into a sentence a builder UI can show.
+func Message(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "oneof":
+		return fmt.Sprintf("must be one of %s, got %q", strings.ReplaceAll(fe.Param(), " ", ", "), fmt.Sprint(fe.Value()))
+	case "uuid", "uuid4":
+		return fmt.Sprintf("must be a UUID, got %q", fmt.Sprint(fe.Value()))
+	case "url", "http_url":
+		return fmt.Sprintf("must be an absolute http(s) URL, got %q", fmt.Sprint(fe.Value()))
+	case "max":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("must be at most %s characters", fe.Param())
+		}
+		return fmt.Sprintf("must have at most %s items", fe.Param())
+	case "min":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("must be at least %s characters", fe.Param())
+		}
+		return fmt.Sprintf("must have at least %s items", fe.Param())
+	case "excluded_with":
+		return fmt.Sprintf("cannot be set together with %s", fe.Param())
+	case "required_without":
+		return fmt.Sprintf("is required when %s is not set", fe.Param())
+	case "ne":
+		return fmt.Sprintf("must not be %q", fe.Param())
+	}
+	return fmt.Sprintf("fails the %q rule", fe.Tag())
+}
