@@ -11,11 +11,13 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
+	"github.com/conecrm/automation-runtime/internal/crm/push"
 )
 
 // Activities holds the dependencies of every activity.
 type Activities struct {
 	ConeCRM *conecrm.Client
+	CRM     *push.Pusher
 	// HTTP sends webhook calls; nil uses http.DefaultClient.
 	HTTP *http.Client
 	Log  zerolog.Logger
