@@ -159,7 +159,7 @@ func (d *Document) Canonical() []byte {
 		ID                string     `json:"id"`
 		Name              string     `json:"name"`
 		AutomationTrigger string     `json:"automationTrigger"`
-		Franchise         string     `json:"franchise,omitempty"`
+		Franchise         *Ref       `json:"franchise,omitempty"`
 		Reenrollment      string     `json:"reenrollment"`
 		Goal              *Condition `json:"goal,omitempty"`
 		Timezone          string     `json:"timezone,omitempty"`
@@ -167,7 +167,7 @@ func (d *Document) Canonical() []byte {
 		Edges             []edge     `json:"edges"`
 	}{ID: d.ID, Name: d.Name, AutomationTrigger: d.AutomationTrigger, Reenrollment: d.ReenrollmentMode(), Goal: d.Goal, Timezone: d.Timezone}
 	if d.Franchise != nil {
-		c.Franchise = d.Franchise.ID
+		c.Franchise = &Ref{ID: d.Franchise.ID}
 	}
 	for _, n := range d.Nodes {
 		c.Nodes = append(c.Nodes, node{n.ID, n.Type, canonicalJSON(n.Data)})

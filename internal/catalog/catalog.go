@@ -1,0 +1,96 @@
+// Package catalog holds the automations the starter enrols leads into:
+// every version compiled once, the latest version of each automation used
+// for new enrolments.
+package catalog
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/nodes"
+	"github.com/conecrm/automation-runtime/internal/plan"
+)
+
+// Catalog is an in-memory catalog, safe for concurrent use.
+type Catalog struct {
+	mu    sync.RWMutex
+	byID  map[string]*plan.Plan
+	order []string
+}
+
+// New returns an empty catalog.
+func New() *Catalog { return &Catalog{byID: map[string]*plan.Plan{}} }
+
+// Put compiles a document and makes it the current version of its automation.
+func (c *Catalog) Put(doc *automation.Document) (*plan.Plan, error) {
+	if doc.ID == "" {
+		return nil, fmt.Errorf("automation %q has no id", doc.Name)
+	}
+	p, problems := plan.Compile(doc, nodes.Builtin())
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byID[doc.ID]; !ok {
+		c.order = append(c.order, doc.ID)
+	}
+	c.byID[doc.ID] = p
+	return p, nil
+}
+
+// Get returns the current version of an automation.
+func (c *Catalog) Get(id string) (*plan.Plan, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.byID[id]
+	return p, ok
+}
+
+// All returns the current version of every automation, in insertion order.
+func (c *Catalog) All() []*plan.Plan {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*plan.Plan, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, c.byID[id])
+	}
+	return out
+}
+
+// LoadDir adds every *.json document in dir, in name order. It returns the
+// problems of every invalid file joined, after loading the valid ones.
+func (c *Catalog) LoadDir(dir string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return 0, err
+	}
+	sort.Strings(files)
+	var errs []error
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		doc, err := automation.Parse(data)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f, err))
+			continue
+		}
+		if _, err := c.Put(doc); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f, err))
+			continue
+		}
+		n++
+	}
+	if len(errs) > 0 {
+		return n, fmt.Errorf("%d of %d automation files rejected: %v", len(errs), len(files), errs)
+	}
+	return n, nil
+}

@@ -1,0 +1,82 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/internal/nodes"
+	"github.com/conecrm/automation-runtime/internal/validate"
+)
+
+// MaxEventBytes bounds an event body.
+const MaxEventBytes = 1 << 20
+
+// EventsResponse is the body of a POST /events answer.
+type EventsResponse struct {
+	EventID     string    `json:"eventId"`
+	LeadID      string    `json:"leadId"`
+	Automations []Outcome `json:"automations"`
+}
+
+// ErrorResponse is the body of every error answer.
+type ErrorResponse struct {
+	Error    string   `json:"error"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// HandleEvents serves POST /events.
+func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			WriteJSON(w, http.StatusRequestEntityTooLarge, ErrorResponse{Error: fmt.Sprintf("event body exceeds %d bytes", MaxEventBytes)})
+			return
+		}
+		WriteJSON(w, http.StatusBadRequest, ErrorResponse{Error: "reading body: " + err.Error()})
+		return
+	}
+	ev, problems := ParseEvent(body)
+	if len(problems) > 0 {
+		WriteJSON(w, http.StatusBadRequest, ErrorResponse{Error: "invalid event", Problems: problems})
+		return
+	}
+	outcomes, err := in.Deliver(r.Context(), ev)
+	if err != nil {
+		in.Log.Error().Err(err).Str("event_id", ev.ID).Msg("event delivery failed")
+		WriteJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "delivery failed; retry the event: " + err.Error()})
+		return
+	}
+	WriteJSON(w, http.StatusOK, EventsResponse{EventID: ev.ID, LeadID: ev.LeadID(), Automations: outcomes})
+}
+
+// ParseEvent decodes and validates an event envelope, listing every problem.
+func ParseEvent(body []byte) (event.Lead, []string) {
+	var ev event.Lead
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return ev, []string{"malformed JSON: " + err.Error()}
+	}
+	var problems []string
+	for _, fe := range validate.Fields(ev) {
+		problems = append(problems, fe.Path+": "+fe.Message)
+	}
+	if ev.Type != "" && !nodes.IsTriggerType(ev.Type) {
+		problems = append(problems, fmt.Sprintf("type: unknown event type %q (one of %s)", ev.Type, strings.Join(nodes.TriggerTypes, ", ")))
+	}
+	if ev.Lead != nil && ev.LeadID() == "" {
+		problems = append(problems, "lead.id: is required")
+	}
+	return ev, problems
+}
+
+// WriteJSON writes v with a status code.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
