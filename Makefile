@@ -53,11 +53,14 @@ dev-server: $(TEMPORAL)
 	  --db-filename $(DATA)/temporal.db --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
 	  $(foreach a,AutomationId AutomationVersion LeadId FranchiseId Trigger CurrentNode CurrentNodeType,--search-attribute $(a)=Keyword)
 
--include Makefile.querybuilder.mk
+# Each area may add a fragment Makefile.<area>.mk; a fragment appends the
+# targets make test needs first to TEST_DEPS.
+TEST_DEPS :=
+-include $(sort $(wildcard Makefile.*.mk))
 
-node-deps: $(if $(wildcard Makefile.querybuilder.mk),querybuilder-node-deps)
+node-deps: querybuilder-node-deps
 
-test: $(TEMPORAL) node-deps
+test: $(TEMPORAL) node-deps $(TEST_DEPS)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) fuzz-short

@@ -25,6 +25,8 @@ func main() {
 		code = validateCmd(os.Stdout, os.Stderr, args)
 	case "dev":
 		code = dev(args)
+	case "dry-run":
+		code = dryRun(os.Stdout, os.Stderr, args)
 	case "help", "-h", "--help":
 		usage()
 	default:
