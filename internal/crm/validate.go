@@ -75,8 +75,8 @@ func decodeProblem(err error) Problem {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		path := "$"
-		if te.Field != "" {
-			path += "." + te.Field
+		if f := strings.TrimPrefix(te.Field, "Integration."); f != "" && f != "Integration" {
+			path += "." + f
 		}
 		return Problem{Path: path, Message: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type), te.Value)}
 	}
