@@ -1,7 +1,9 @@
 // Package sandbox is an in-memory stand-in for the ConeCRM API endpoints the
 // runtime calls. Tests and the one-command demo use it when no real ConeCRM
 // is configured. It validates requests like the seed says ConeCRM does,
-// honours Idempotency-Key and records every request.
+// honours Idempotency-Key on every mutating route, keeps seeded dealership
+// data in memory (see seed.go), records every request, and can inject
+// faults per route (see faults.go).
 package sandbox
 
 import (
@@ -10,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,63 +25,240 @@ import (
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
-// Request is a recorded request.
+// Request is a recorded request. Status is 0 when no response was sent
+// (an injected reset or drop).
 type Request struct {
 	Method         string    `json:"method"`
 	Path           string    `json:"path"`
+	Route          string    `json:"route,omitempty"`
 	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
 	Body           string    `json:"body,omitempty"`
 	Status         int       `json:"status"`
+	Replayed       bool      `json:"replayed,omitempty"`
+	Fault          FaultKind `json:"fault,omitempty"`
 	At             time.Time `json:"at"`
 }
 
-// Server is the sandbox.
-type Server struct {
-	token string
+// LeadCopy is a lead created by POST /api/lead/{lead}/copy.
+type LeadCopy struct {
+	SourceLeadID string       `json:"sourceLeadId"`
+	Lead         conecrm.Lead `json:"lead"`
+	At           time.Time    `json:"at"`
+}
 
-	mu       sync.Mutex
-	tasks    []conecrm.Task
-	requests []Request
-	idem     map[string]storedResponse
-	mux      *http.ServeMux
+// StageMove is one stage-move call; Changed is false when the lead was
+// already in the stage.
+type StageMove struct {
+	LeadID      string    `json:"leadId"`
+	FromStageID string    `json:"fromStageId"`
+	ToStageID   string    `json:"toStageId"`
+	Changed     bool      `json:"changed"`
+	At          time.Time `json:"at"`
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithFaults starts the sandbox with a fault configuration (New panics if
+// it is invalid; validate it with FaultConfig.Validate or ParseFaults).
+func WithFaults(cfg FaultConfig) Option {
+	return func(s *Server) {
+		if err := s.SetFaults(cfg); err != nil {
+			panic("sandbox: " + err.Error())
+		}
+	}
+}
+
+// WithLenientReferences accepts tasks whose assignee, contact, account or
+// connection is not in the seeded data (ConeCRM rejects them).
+func WithLenientReferences() Option { return func(s *Server) { s.lenient = true } }
+
+// Server is the sandbox. It is safe for concurrent use.
+type Server struct {
+	token   string
+	lenient bool
+	mux     *http.ServeMux
+
+	mu         sync.Mutex
+	stages     []conecrm.Stage
+	users      map[string]User
+	contacts   map[string]Contact
+	accounts   map[string]*conecrm.Account
+	accountIDs []string
+	leads      map[string]*conecrm.Lead
+	leadIDs    []string
+	tasks      []conecrm.Task
+	copies     []LeadCopy
+	moves      []StageMove
+	requests   []Request
+	idem       map[string]storedResponse
+	keyLocks   map[string]*keyLock
+	faults     FaultConfig
+	rng        *rand.Rand
+	stats      Stats
 }
 
 type storedResponse struct {
 	bodyHash [32]byte
 	status   int
+	header   http.Header
 	body     []byte
 }
 
-// New returns a sandbox. A non-empty token must be presented as a bearer
-// token on every call.
-func New(token string) *Server {
-	s := &Server{token: token, idem: map[string]storedResponse{}, mux: http.NewServeMux()}
+type keyLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// New returns a sandbox with the seeded data. A non-empty token must be
+// presented as a bearer token on every API call.
+func New(token string, opts ...Option) *Server {
+	s := &Server{token: token, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(0, 0x9e3779b97f4a7c15))}
+	s.reset()
 	s.mux.HandleFunc("POST /api/task", s.createTask)
+	s.mux.HandleFunc("POST /api/lead/{lead}/copy", s.copyLead)
+	s.mux.HandleFunc("PATCH /api/lead/{lead}", s.patchLead)
+	s.mux.HandleFunc("GET /api/stage", s.listStages)
+	s.mux.HandleFunc("GET /api/stage/{id}", s.getStage)
+	s.mux.HandleFunc("GET /api/contact/{contact}/lead/open", s.openLeads)
+	s.mux.HandleFunc("PATCH /api/account/{account}", s.patchAccount)
+
 	s.mux.HandleFunc("GET /sandbox/requests", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Requests()) })
 	s.mux.HandleFunc("GET /sandbox/tasks", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Tasks()) })
+	s.mux.HandleFunc("GET /sandbox/leads", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Leads()) })
+	s.mux.HandleFunc("GET /sandbox/lead-copies", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.LeadCopies()) })
+	s.mux.HandleFunc("GET /sandbox/stage-moves", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.StageMoves()) })
+	s.mux.HandleFunc("GET /sandbox/accounts", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Accounts()) })
+	s.mux.HandleFunc("GET /sandbox/stats", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Stats()) })
+	s.mux.HandleFunc("GET /sandbox/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Faults()) })
+	s.mux.HandleFunc("PUT /sandbox/faults", func(w http.ResponseWriter, r *http.Request) {
+		data, _ := io.ReadAll(r.Body)
+		cfg, err := ParseFaults(data)
+		if err == nil {
+			err = s.SetFaults(cfg)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Faults())
+	})
+	s.mux.HandleFunc("POST /sandbox/reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	for _, o := range opts {
+		o(s)
+	}
 	return s
 }
 
-// ServeHTTP authenticates, records, replays idempotent responses and routes.
+// Reset restores the seeded data and forgets every request, created object,
+// idempotent response and counter. The fault configuration stays, with its
+// random draws reseeded and its Times counters reset.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reset()
+	for i := range s.faults.Faults {
+		s.faults.Faults[i].fired = 0
+	}
+	s.rng = rand.New(rand.NewPCG(s.faults.Seed, s.faults.Seed^0x9e3779b97f4a7c15))
+}
+
+func (s *Server) reset() {
+	s.stages = slices.Clone(SeedStages)
+	s.users = map[string]User{}
+	for _, u := range SeedUsers {
+		s.users[u.ID] = u
+	}
+	s.contacts = map[string]Contact{}
+	for _, c := range SeedContacts {
+		s.contacts[c.ID] = c
+	}
+	s.accounts, s.accountIDs = map[string]*conecrm.Account{}, nil
+	for _, a := range seedAccounts() {
+		s.accounts[a.ID] = &a
+		s.accountIDs = append(s.accountIDs, a.ID)
+	}
+	s.leads, s.leadIDs = map[string]*conecrm.Lead{}, nil
+	for _, l := range seedLeads() {
+		s.leads[l.ID] = &l
+		s.leadIDs = append(s.leadIDs, l.ID)
+	}
+	s.tasks, s.copies, s.moves, s.requests = nil, nil, nil, nil
+	s.idem = map[string]storedResponse{}
+	s.keyLocks = map[string]*keyLock{}
+	s.stats = Stats{Injected: map[FaultKind]int{}}
+}
+
+// ServeHTTP authenticates, injects faults, records, replays idempotent
+// responses and routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	rec := &recorder{ResponseWriter: w, status: 200}
+	_, pattern := s.mux.Handler(r)
+	rec := &recorder{ResponseWriter: w}
+	entry := Request{Method: r.Method, Path: r.URL.Path, Route: pattern, IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), At: time.Now().UTC()}
 	defer func() {
+		entry.Status = rec.status
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), Status: rec.status, At: time.Now()})
+		s.requests = append(s.requests, entry)
+		s.stats.Requests++
+		if entry.Replayed {
+			s.stats.Replayed++
+		}
 		s.mu.Unlock()
 	}()
-	if s.token != "" && !strings.HasPrefix(r.URL.Path, "/sandbox/") && r.Header.Get("Authorization") != "Bearer "+s.token {
+	internal := strings.HasPrefix(r.URL.Path, "/sandbox/")
+	if s.token != "" && !internal && r.Header.Get("Authorization") != "Bearer "+s.token {
 		writeJSON(rec, http.StatusUnauthorized, map[string]string{"error": "Invalid or missing token"})
 		return
 	}
+
+	var inj injection
+	if !internal && pattern != "" {
+		s.mu.Lock()
+		inj = s.draw(r.Method, pattern)
+		s.mu.Unlock()
+	}
+	if inj.latency > 0 {
+		select {
+		case <-time.After(inj.latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	switch inj.kind {
+	case FaultTooManyRequests:
+		entry.Fault = inj.kind
+		rec.Header().Set("Retry-After", fmt.Sprint(max(1, int(inj.retryAfter.Round(time.Second)/time.Second))))
+		writeJSON(rec, http.StatusTooManyRequests, map[string]string{"error": "Too many requests"})
+		return
+	case FaultServerError:
+		entry.Fault = inj.kind
+		writeJSON(rec, http.StatusInternalServerError, map[string]string{"error": "Internal server error"})
+		return
+	case FaultReset:
+		entry.Fault = inj.kind
+		abort(w, true)
+		return
+	}
+
 	key := r.Header.Get("Idempotency-Key")
-	if key == "" || r.Method == http.MethodGet {
+	if key == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if inj.kind == FaultDrop {
+			s.mux.ServeHTTP(&bufferedWriter{header: http.Header{}, status: 200}, r)
+			entry.Fault = inj.kind
+			abort(w, false)
+			return
+		}
 		s.mux.ServeHTTP(rec, r)
 		return
 	}
 	idemKey := r.Method + " " + r.URL.Path + " " + key
+	unlock := s.lockKey(idemKey)
+	defer unlock()
 	hash := sha256.Sum256(body)
 	s.mu.Lock()
 	prev, seen := s.idem[idemKey]
@@ -87,7 +268,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(rec, http.StatusUnprocessableEntity, map[string]string{"error": "Idempotency-Key reused with a different request body"})
 			return
 		}
-		rec.Header().Set("Content-Type", "application/json")
+		entry.Replayed = true
+		for k, v := range prev.header {
+			rec.Header()[k] = v
+		}
 		rec.Header().Set("Idempotent-Replayed", "true")
 		rec.WriteHeader(prev.status)
 		_, _ = rec.Write(prev.body)
@@ -97,8 +281,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(buf, r)
 	if buf.status < 500 {
 		s.mu.Lock()
-		s.idem[idemKey] = storedResponse{bodyHash: hash, status: buf.status, body: buf.body.Bytes()}
+		s.idem[idemKey] = storedResponse{bodyHash: hash, status: buf.status, header: buf.header.Clone(), body: buf.body.Bytes()}
 		s.mu.Unlock()
+	}
+	if inj.kind == FaultDrop {
+		entry.Fault = inj.kind
+		abort(w, false)
+		return
 	}
 	for k, v := range buf.header {
 		rec.Header()[k] = v
@@ -107,9 +296,41 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = rec.Write(buf.body.Bytes())
 }
 
+// lockKey serialises requests that share an idempotency key, so a
+// duplicate arriving while the first is in flight waits and is replayed.
+func (s *Server) lockKey(k string) func() {
+	s.mu.Lock()
+	l := s.keyLocks[k]
+	if l == nil {
+		l = &keyLock{}
+		s.keyLocks[k] = l
+	}
+	l.refs++
+	s.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		s.mu.Lock()
+		if l.refs--; l.refs == 0 && s.keyLocks[k] == l {
+			delete(s.keyLocks, k)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// validation answers ConeCRM's 400 for form errors on copy and update:
+// {"message": ..., "errors": {field: [messages]}}.
+func validation(w http.ResponseWriter, field, msg string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Form validation failed", "errors": map[string][]string{field: {msg}}})
+}
+
+func notFound(w http.ResponseWriter, what string) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": what + " not found"})
+}
+
 func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	var req conecrm.TaskRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+	if err := decodeStrict(r.Body, &req); err != nil {
 		writeJSON(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
 		return
 	}
@@ -117,35 +338,306 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, "Validation failed: "+err.Error())
 		return
 	}
-	now := time.Now().UTC()
-	t := conecrm.Task{ID: uuid.Must(uuid.NewV7()).String(), DateCreated: &now, Type: req.Type, Title: req.Title, Note: req.Note, Start: req.Start, End: req.End, Assignee: &conecrm.IDRef{ID: req.Assignee}}
-	if req.Connection != "" {
-		t.Connection = &conecrm.IDRef{ID: req.Connection}
-	}
-	if req.Contact != "" {
-		t.Contact = &conecrm.IDRef{ID: req.Contact}
-	}
-	if req.Account != "" {
-		t.Account = &conecrm.IDRef{ID: req.Account}
+	if req.Start != nil && req.End != nil && req.End.Before(*req.Start) {
+		writeJSON(w, http.StatusBadRequest, "Validation failed: end: must not be before start")
+		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.lenient {
+		if _, ok := s.users[req.Assignee]; !ok {
+			writeJSON(w, http.StatusBadRequest, "Validation failed: assignee: user not found")
+			return
+		}
+		if _, ok := s.contacts[req.Contact]; req.Contact != "" && !ok {
+			writeJSON(w, http.StatusBadRequest, "Validation failed: contact: contact not found")
+			return
+		}
+		if _, ok := s.accounts[req.Account]; req.Account != "" && !ok {
+			writeJSON(w, http.StatusBadRequest, "Validation failed: account: account not found")
+			return
+		}
+		if _, ok := s.leads[req.Connection]; req.Connection != "" && !ok {
+			writeJSON(w, http.StatusBadRequest, "Validation failed: connection: connection not found")
+			return
+		}
+	}
+	now := time.Now().UTC()
+	t := conecrm.Task{ID: uuid.Must(uuid.NewV7()).String(), DateCreated: &now, Type: req.Type, Title: req.Title, Note: req.Note, Start: req.Start, End: req.End,
+		Assignee: conecrm.Ref(req.Assignee), Connection: conecrm.Ref(req.Connection), Contact: conecrm.Ref(req.Contact), Account: conecrm.Ref(req.Account)}
 	s.tasks = append(s.tasks, t)
-	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) copyLead(w http.ResponseWriter, r *http.Request) {
+	var req conecrm.CopyLeadData
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	src, ok := s.leads[r.PathValue("lead")]
+	if !ok {
+		notFound(w, "Lead")
+		return
+	}
+	switch {
+	case req.Contact == nil || req.Contact.ID == "":
+		validation(w, "contact", "This value should not be blank.")
+		return
+	case s.contacts[req.Contact.ID].ID == "":
+		validation(w, "contact", "This value is not valid.")
+		return
+	case req.Account != nil && s.accounts[req.Account.ID] == nil:
+		validation(w, "account", "This value is not valid.")
+		return
+	case req.Department != nil && !slices.Contains(SeedDepartments, req.Department.ID):
+		validation(w, "department", "This value is not valid.")
+		return
+	case req.Franchise != nil && !slices.Contains(SeedFranchises, req.Franchise.ID):
+		validation(w, "franchise", "This value is not valid.")
+		return
+	case len([]rune(req.Subject)) > conecrm.MaxSubjectLength:
+		validation(w, "subject", fmt.Sprintf("This value is too long. It should have %d characters or less.", conecrm.MaxSubjectLength))
+		return
+	}
+	now := time.Now().UTC()
+	cp := *src
+	cp.ID = uuid.Must(uuid.NewV7()).String()
+	cp.DateCreated, cp.DateModified, cp.ConnectionClosedDate, cp.ThirdPartyIDs = &now, nil, nil, nil
+	cp.Contact = conecrm.Ref(req.Contact.ID)
+	if req.Account != nil {
+		cp.Account = conecrm.Ref(req.Account.ID)
+	}
+	if req.Subject != "" {
+		cp.Subject = req.Subject
+	}
+	if req.Department != nil {
+		cp.Department = conecrm.Ref(req.Department.ID)
+	}
+	if req.Franchise != nil {
+		cp.Franchise = conecrm.Ref(req.Franchise.ID)
+	}
+	s.leads[cp.ID] = &cp
+	s.leadIDs = append(s.leadIDs, cp.ID)
+	s.copies = append(s.copies, LeadCopy{SourceLeadID: src.ID, Lead: cp, At: now})
+	writeJSON(w, http.StatusOK, cp)
+}
+
+// patchLead is the sandbox's side of the runtime's default stage move
+// (PATCH /api/lead/{lead} with {"stage": {"id": ...}}); the seed documents
+// no such endpoint.
+func (s *Server) patchLead(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Stage   *conecrm.IDRef `json:"stage"`
+		Subject *string        `json:"subject"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lead, ok := s.leads[r.PathValue("lead")]
+	if !ok {
+		notFound(w, "Lead")
+		return
+	}
+	if req.Stage != nil {
+		if !slices.ContainsFunc(s.stages, func(st conecrm.Stage) bool { return st.ID == req.Stage.ID }) {
+			validation(w, "stage", "This value is not valid.")
+			return
+		}
+	}
+	if req.Subject != nil && (*req.Subject == "" || len([]rune(*req.Subject)) > conecrm.MaxSubjectLength) {
+		validation(w, "subject", "This value is not valid.")
+		return
+	}
+	now := time.Now().UTC()
+	if req.Stage != nil {
+		from := conecrm.RefID(lead.Stage)
+		s.moves = append(s.moves, StageMove{LeadID: lead.ID, FromStageID: from, ToStageID: req.Stage.ID, Changed: from != req.Stage.ID, At: now})
+		lead.Stage = conecrm.Ref(req.Stage.ID)
+	}
+	if req.Subject != nil {
+		lead.Subject = *req.Subject
+	}
+	lead.DateModified = &now
+	writeJSON(w, http.StatusOK, lead)
+}
+
+func (s *Server) listStages(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, s.stages)
+}
+
+func (s *Server) getStage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.stages {
+		if st.ID == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, st)
+			return
+		}
+	}
+	notFound(w, "Stage")
+}
+
+// openLeads answers 200 with an empty list for an unknown contact: the seed
+// documents no 404 for this route.
+func (s *Server) openLeads(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []conecrm.Lead{}
+	for _, id := range s.leadIDs {
+		l := s.leads[id]
+		if conecrm.RefID(l.Contact) == r.PathValue("contact") && l.ConnectionClosedDate == nil {
+			out = append(out, *l)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// patchAccount updates an account. thirdPartyIds, when present, replaces
+// the list (as a form collection does), keeping the record id of an entry
+// whose systemName stays; an empty body changes nothing.
+func (s *Server) patchAccount(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Name          *string                 `json:"name"`
+		ThirdPartyIDs *[]conecrm.ThirdPartyID `json:"thirdPartyIds"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, "Invalid input data")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acc, ok := s.accounts[r.PathValue("account")]
+	if !ok {
+		notFound(w, "Account")
+		return
+	}
+	if req.Name != nil && (*req.Name == "" || len([]rune(*req.Name)) > 255) {
+		writeJSON(w, http.StatusBadRequest, "Invalid input data: name")
+		return
+	}
+	now := time.Now().UTC()
+	if req.ThirdPartyIDs != nil {
+		seen := map[string]bool{}
+		for i, t := range *req.ThirdPartyIDs {
+			if err := validate.Struct(t); err != nil {
+				writeJSON(w, http.StatusBadRequest, fmt.Sprintf("Invalid input data: thirdPartyIds[%d]: %v", i, err))
+				return
+			}
+			if seen[t.SystemName] {
+				writeJSON(w, http.StatusBadRequest, fmt.Sprintf("Invalid input data: thirdPartyIds[%d]: duplicate systemName %s", i, t.SystemName))
+				return
+			}
+			seen[t.SystemName] = true
+		}
+		old := map[string]conecrm.ThirdPartyID{}
+		for _, t := range acc.ThirdPartyIDs {
+			old[t.SystemName] = t
+		}
+		next := make([]conecrm.ThirdPartyID, 0, len(*req.ThirdPartyIDs))
+		for _, t := range *req.ThirdPartyIDs {
+			if o, ok := old[t.SystemName]; ok {
+				t.ID, t.DateCreated = o.ID, o.DateCreated
+			} else {
+				t.ID, t.DateCreated = uuid.Must(uuid.NewV7()).String(), &now
+			}
+			next = append(next, t)
+		}
+		acc.ThirdPartyIDs = next
+	}
+	if req.Name != nil {
+		acc.Name = *req.Name
+	}
+	writeJSON(w, http.StatusOK, acc)
 }
 
 // Tasks returns the tasks created so far.
 func (s *Server) Tasks() []conecrm.Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]conecrm.Task(nil), s.tasks...)
+	return slices.Clone(s.tasks)
+}
+
+// LeadCopies returns the lead copies made so far.
+func (s *Server) LeadCopies() []LeadCopy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.copies)
+}
+
+// StageMoves returns every stage-move call so far.
+func (s *Server) StageMoves() []StageMove {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.moves)
+}
+
+// Leads returns every lead, seeded and copied, in creation order.
+func (s *Server) Leads() []conecrm.Lead {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]conecrm.Lead, 0, len(s.leadIDs))
+	for _, id := range s.leadIDs {
+		out = append(out, *s.leads[id])
+	}
+	return out
+}
+
+// Lead returns one lead.
+func (s *Server) Lead(id string) (conecrm.Lead, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leads[id]
+	if !ok {
+		return conecrm.Lead{}, false
+	}
+	return *l, true
+}
+
+// Accounts returns every account with its current thirdPartyIds.
+func (s *Server) Accounts() []conecrm.Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]conecrm.Account, 0, len(s.accountIDs))
+	for _, id := range s.accountIDs {
+		a := *s.accounts[id]
+		a.ThirdPartyIDs = slices.Clone(a.ThirdPartyIDs)
+		out = append(out, a)
+	}
+	return out
+}
+
+// Account returns one account.
+func (s *Server) Account(id string) (conecrm.Account, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[id]
+	if !ok {
+		return conecrm.Account{}, false
+	}
+	cp := *a
+	cp.ThirdPartyIDs = slices.Clone(a.ThirdPartyIDs)
+	return cp, true
 }
 
 // Requests returns every request received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	return slices.Clone(s.requests)
+}
+
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -164,6 +656,13 @@ type recorder struct {
 func (r *recorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(p)
 }
 
 type bufferedWriter struct {
