@@ -162,11 +162,12 @@ func MissingIDs(obj *Object, ids map[string]string) string {
 	return ""
 }
 
-// ResolveRefs returns fields with every ObjectRef replaced by its id.
+// ResolveRefs returns fields with every ObjectRef whose id is known replaced
+// by that id; fields is not modified.
 func ResolveRefs(fields map[string]any, ids map[string]string) map[string]any {
 	var out map[string]any
 	for k, v := range fields {
-		if ref, ok := v.(ObjectRef); ok {
+		if ref, ok := v.(ObjectRef); ok && ids[ref.Key] != "" {
 			if out == nil {
 				out = maps.Clone(fields)
 			}
