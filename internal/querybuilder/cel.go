@@ -174,6 +174,13 @@ var operators = map[string]string{
 	"between": "between", "notbetween": "notBetween",
 }
 
+// stringFunctions maps the string operators to CEL's functions.
+var stringFunctions = map[string]string{
+	"contains": "contains", "doesNotContain": "contains",
+	"beginsWith": "startsWith", "doesNotBeginWith": "startsWith",
+	"endsWith": "endsWith", "doesNotEndWith": "endsWith",
+}
+
 // kind is the runtime type a comparison needs from the field.
 type kind int
 
@@ -259,12 +266,7 @@ func (t *translator) rule(r *Rule, rpath string) string {
 			rhs = operand{lit: quote(jsString(value))}
 		}
 		rhs.kind = kindString
-		fn := map[string]string{
-			"contains": "contains", "doesNotContain": "contains",
-			"beginsWith": "startsWith", "doesNotBeginWith": "startsWith",
-			"endsWith": "endsWith", "doesNotEndWith": "endsWith",
-		}[op]
-		pos := stringCall(f, fn, rhs)
+		pos := stringCall(f, stringFunctions[op], rhs)
 		if strings.HasPrefix(op, "doesNot") {
 			return "!" + pos
 		}

@@ -19,14 +19,15 @@ var numericRE = regexp.MustCompile(`^` + jsSpace + `*([-+])?` + jsSpace + `*((?:
 	`|(?:` + jsSpace + `+\d(?:[,_]\d|\d)*` + jsSpace + `*)?` + jsSpace + `*/` + jsSpace + `*\d(?:[,_]\d|\d)*` +
 	`)?` + jsSpace + `*$`)
 
-var jsSpaceRE = regexp.MustCompile(jsSpace)
-
 // parseNumeric reports whether react-querybuilder renders s as a number with parseNumbers
 // set, and the number numeric-quantity reads from it ("1,000" is 1000, "1 1/2" is 1.5).
 // A string that only parses to NaN ("0/0") is not a number.
 func parseNumeric(s string) (float64, bool) {
+	if !lookahead(s) {
+		return 0, false
+	}
 	m := numericRE.FindStringSubmatch(s)
-	if m == nil || !lookahead(s) {
+	if m == nil {
 		return 0, false
 	}
 	sign, whole, tail := m[1], stripSeparators(m[2]), stripSeparators(m[3])
@@ -74,8 +75,10 @@ func lookahead(s string) bool {
 	return s != "" && s[0] >= '0' && s[0] <= '9'
 }
 
+var separators = strings.NewReplacer(",", "", "_", "")
+
 func stripSeparators(s string) string {
-	return strings.NewReplacer(",", "", "_", "").Replace(s)
+	return separators.Replace(s)
 }
 
 func parseDecimal(s string) float64 {
@@ -88,7 +91,15 @@ func parseDecimal(s string) float64 {
 
 // trimJS is JavaScript's String.prototype.trim.
 func trimJS(s string) string {
-	return strings.TrimFunc(s, func(r rune) bool { return jsSpaceRE.MatchString(string(r)) })
+	return strings.TrimFunc(s, isJSSpace)
+}
+
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
 }
 
 // jsNumber formats f as JavaScript's String(number) does.
