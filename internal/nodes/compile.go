@@ -8,6 +8,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/duration"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/querybuilder"
 )
 
 // Compiler collects the problems of one node while its type compiles it.
@@ -115,8 +116,12 @@ func joinField(a, b string) string {
 	return a + "." + b
 }
 
-// QueryToCEL translates a ConeCRM QueryBuilder query to CEL. It is a
-// variable so that the translator package stays independent of this one.
-var QueryToCEL = func(raw []byte) (string, error) {
-	return "", fmt.Errorf("QueryBuilder queries are not supported")
+// QueryToCEL translates a ConeCRM QueryBuilder query (wrapped in
+// {"query": ...} or a bare rule group) to a CEL condition over lead.
+func QueryToCEL(raw []byte) (string, error) {
+	g, err := querybuilder.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	return querybuilder.ToCEL(g)
 }
