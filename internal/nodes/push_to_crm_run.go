@@ -5,21 +5,13 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
-)
 
-// pushInput mirrors activities.PushToCRMInput until the CRM engine lands.
-type pushInput struct {
-	NodeID         string         `json:"nodeId"`
-	IdempotencyKey string         `json:"idempotencyKey"`
-	IntegrationID  string         `json:"integrationId"`
-	Objects        []string       `json:"objects,omitempty"`
-	Record         map[string]any `json:"record"`
-	Today          string         `json:"today"`
-}
+	"github.com/conecrm/automation-runtime/activities"
+)
 
 func pushToCRM(ctx workflow.Context, x Exec, n *PushToCRM) (Outcome, error) {
 	v := x.Vars()
-	in := pushInput{
+	in := activities.PushToCRMInput{
 		NodeID: x.NodeID(), IdempotencyKey: x.IdempotencyKey(), IntegrationID: n.IntegrationID,
 		Objects: n.Objects, Record: v.Lead, Today: v.Now.In(x.Location()).Format("2006-01-02"),
 	}
@@ -27,7 +19,7 @@ func pushToCRM(ctx workflow.Context, x Exec, n *PushToCRM) (Outcome, error) {
 	if len(n.Objects) > 0 {
 		what = strings.Join(n.Objects, ", ")
 	}
-	var out map[string]any
+	var out activities.PushToCRMOutput
 	if err := x.Activity(ctx, ActivityCall{Name: "PushToCRM", Summary: fmt.Sprintf("Push %s to CRM integration %s", what, n.IntegrationID), Input: in}, &out); err != nil {
 		return Outcome{}, err
 	}
