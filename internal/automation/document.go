@@ -28,9 +28,12 @@ const (
 	MaxExpressionLength = 4096
 )
 
-// Ref is a reference to another ConeCRM record by id.
+// Ref is a reference to another ConeCRM record by id. The record's other
+// fields (a franchise's name, code...) are kept for export and ignored.
 type Ref struct {
 	ID string `json:"id"`
+
+	extra map[string]json.RawMessage
 }
 
 // Document is one automation as the builder and ConeCRM's API exchange it.
@@ -136,14 +139,27 @@ func position(data []byte, offset int64) (line, col int) {
 
 // Version is the content address of the document: a hash of its canonical
 // JSON form, which ignores UI-only fields (position, viewport...) and key order.
-func (d *Document) Version() string {
-	sum := sha256.Sum256(d.Canonical())
+// plan.Compile's version also ignores node data fields no node type knows.
+func (d *Document) Version() string { return VersionOf(d.Canonical()) }
+
+// VersionOf is the version of a canonical document.
+func VersionOf(canonical []byte) string {
+	sum := sha256.Sum256(canonical)
 	return hex.EncodeToString(sum[:])[:16]
 }
 
 // Canonical returns the document's semantic content as JSON with sorted keys
 // and without UI fields. Two documents that execute the same way share it.
-func (d *Document) Canonical() []byte {
+func (d *Document) Canonical() []byte { return d.CanonicalWith(nil) }
+
+// DataFilter rewrites a node's data for the canonical form, for example to
+// drop fields its node type does not know; nil keeps the data as it is.
+type DataFilter func(nodeType string, data json.RawMessage) json.RawMessage
+
+// CanonicalWith is Canonical with each node's data passed through filter.
+// What it drops is UI-only: edge target handles, positions, the viewport,
+// unknown top-level, node and edge fields, isActive and record metadata.
+func (d *Document) CanonicalWith(filter DataFilter) []byte {
 	type node struct {
 		ID   string          `json:"id"`
 		Type string          `json:"type"`
@@ -155,27 +171,45 @@ func (d *Document) Canonical() []byte {
 		Target       string `json:"target"`
 		SourceHandle string `json:"sourceHandle,omitempty"`
 	}
+	type ref struct {
+		ID string `json:"id"`
+	}
+	type condition struct {
+		Expression string          `json:"expression,omitempty"`
+		Query      json.RawMessage `json:"query,omitempty"`
+	}
 	c := struct {
 		ID                string     `json:"id"`
 		Name              string     `json:"name"`
 		AutomationTrigger string     `json:"automationTrigger"`
-		Franchise         *Ref       `json:"franchise,omitempty"`
+		Franchise         *ref       `json:"franchise,omitempty"`
 		Reenrollment      string     `json:"reenrollment"`
-		Goal              *Condition `json:"goal,omitempty"`
+		Goal              *condition `json:"goal,omitempty"`
 		Timezone          string     `json:"timezone,omitempty"`
 		Nodes             []node     `json:"nodes"`
 		Edges             []edge     `json:"edges"`
-	}{ID: d.ID, Name: d.Name, AutomationTrigger: d.AutomationTrigger, Reenrollment: d.ReenrollmentMode(), Goal: d.Goal, Timezone: d.Timezone}
+	}{ID: d.ID, Name: d.Name, AutomationTrigger: d.AutomationTrigger, Reenrollment: d.ReenrollmentMode(), Timezone: d.Timezone,
+		Nodes: make([]node, 0, len(d.Nodes)), Edges: make([]edge, 0, len(d.Edges))}
 	if d.Franchise != nil {
-		c.Franchise = &Ref{ID: d.Franchise.ID}
+		c.Franchise = &ref{ID: d.Franchise.ID}
+	}
+	if !d.Goal.Empty() {
+		c.Goal = &condition{Expression: d.Goal.Expression, Query: canonicalJSON(d.Goal.Query)}
 	}
 	for _, n := range d.Nodes {
-		c.Nodes = append(c.Nodes, node{n.ID, n.Type, canonicalJSON(n.Data)})
+		data := n.Data
+		if filter != nil {
+			data = filter(n.Type, data)
+		}
+		if data = canonicalJSON(data); string(data) == "null" {
+			data = nil
+		}
+		c.Nodes = append(c.Nodes, node{n.ID, n.Type, data})
 	}
 	for _, e := range d.Edges {
 		c.Edges = append(c.Edges, edge{e.ID, e.Source, e.Target, e.SourceHandle})
 	}
-	out, _ := json.Marshal(c) // plain structs and re-encoded JSON cannot fail
+	out, _ := marshalNoEscape(c) // plain structs and re-encoded JSON cannot fail
 	return canonicalJSON(out)
 }
 
@@ -191,11 +225,23 @@ func canonicalJSON(raw json.RawMessage) json.RawMessage {
 	if err := dec.Decode(&v); err != nil {
 		return raw
 	}
-	out, err := json.Marshal(v)
+	out, err := marshalNoEscape(v)
 	if err != nil {
 		return raw
 	}
 	return out
+}
+
+// marshalNoEscape is json.Marshal without HTML escaping, so that exported
+// expressions keep "&&" and "<" as written.
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // Known fields per object, used to split off the fields we keep verbatim.
@@ -203,7 +249,28 @@ var (
 	documentFields = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "goal", "timezone"}
 	nodeFields     = []string{"id", "type", "data"}
 	edgeFields     = []string{"id", "source", "target", "sourceHandle", "targetHandle"}
+	refFields      = []string{"id"}
 )
+
+func (r *Ref) UnmarshalJSON(b []byte) error {
+	type plain Ref
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	extra, err := extraFields(b, refFields)
+	if err != nil {
+		return err
+	}
+	*r = Ref(p)
+	r.extra = extra
+	return nil
+}
+
+func (r Ref) MarshalJSON() ([]byte, error) {
+	type plain Ref
+	return mergeExtra(plain(r), r.extra)
+}
 
 func (d *Document) UnmarshalJSON(b []byte) error {
 	type plain Document
@@ -280,7 +347,7 @@ func extraFields(b []byte, known []string) (map[string]json.RawMessage, error) {
 }
 
 func mergeExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
-	known, err := json.Marshal(v)
+	known, err := marshalNoEscape(v)
 	if err != nil || len(extra) == 0 {
 		return known, err
 	}
@@ -298,5 +365,56 @@ func mergeExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
 			all[k] = extra[k]
 		}
 	}
-	return json.Marshal(all)
+	return marshalNoEscape(all)
+}
+
+// Clone returns a deep copy, so that a compiled plan cannot be changed
+// through the document it was compiled from.
+func (d *Document) Clone() *Document {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.extra = cloneRaw(d.extra)
+	if d.Franchise != nil {
+		f := *d.Franchise
+		f.extra = cloneRaw(f.extra)
+		c.Franchise = &f
+	}
+	if d.IsActive != nil {
+		a := *d.IsActive
+		c.IsActive = &a
+	}
+	if d.Goal != nil {
+		g := *d.Goal
+		g.Query = bytes.Clone(g.Query)
+		c.Goal = &g
+	}
+	if d.Nodes != nil {
+		c.Nodes = make([]Node, len(d.Nodes))
+		for i, n := range d.Nodes {
+			n.Data = bytes.Clone(n.Data)
+			n.extra = cloneRaw(n.extra)
+			c.Nodes[i] = n
+		}
+	}
+	if d.Edges != nil {
+		c.Edges = make([]Edge, len(d.Edges))
+		for i, e := range d.Edges {
+			e.extra = cloneRaw(e.extra)
+			c.Edges[i] = e
+		}
+	}
+	return &c
+}
+
+func cloneRaw(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		out[k] = bytes.Clone(v)
+	}
+	return out
 }

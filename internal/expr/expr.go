@@ -100,6 +100,9 @@ const (
 	KindBool Kind = iota
 	KindTimestamp
 	KindAny
+	// KindText is a template part: any value that renders as text (a
+	// scalar, a timestamp, a duration, null or dyn), not a list or map.
+	KindText
 )
 
 func (k Kind) String() string {
@@ -108,6 +111,8 @@ func (k Kind) String() string {
 		return "bool"
 	case KindTimestamp:
 		return "timestamp"
+	case KindText:
+		return "text"
 	default:
 		return "any"
 	}
@@ -121,13 +126,15 @@ type Program struct {
 }
 
 // Compile parses and type-checks src, requiring the result kind, and rejects
-// expressions whose estimated worst-case cost exceeds the limit.
+// expressions whose estimated worst-case cost exceeds the limit. Error
+// messages are predicates ("is empty", "does not compile: ...") that read
+// well after the name of what was compiled.
 func Compile(src string, kind Kind) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
-		return nil, errors.New("expression is empty")
+		return nil, errors.New("is empty")
 	}
 	if len(src) > MaxLength {
-		return nil, fmt.Errorf("expression is %d characters; the limit is %d", len(src), MaxLength)
+		return nil, fmt.Errorf("is %d characters long; the limit is %d", len(src), MaxLength)
 	}
 	e, err := Env()
 	if err != nil {
@@ -146,6 +153,11 @@ func Compile(src string, kind Kind) (*Program, error) {
 	case KindTimestamp:
 		if !out.IsExactType(types.TimestampType) && !out.IsExactType(types.DynType) {
 			return nil, fmt.Errorf("must be a timestamp, but its type is %s", out)
+		}
+	case KindText:
+		switch out.Kind() {
+		case types.ListKind, types.MapKind, types.StructKind, types.OpaqueKind, types.TypeKind:
+			return nil, fmt.Errorf("must give a value that can be shown as text, but its type is %s", out)
 		}
 	}
 	est, err := e.EstimateCost(ast, sizeEstimator{})

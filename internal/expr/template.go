@@ -43,9 +43,9 @@ func CompileTemplate(s string) (*Template, error) {
 			t.parts = append(t.parts, templatePart{text: rest[:i]})
 		}
 		src := strings.TrimSpace(rest[i+2 : i+2+j])
-		p, err := Compile(src, KindAny)
+		p, err := Compile(src, KindText)
 		if err != nil {
-			return nil, fmt.Errorf("template expression {{ %s }}: %w", src, err)
+			return nil, fmt.Errorf("{{ %s }} %w", src, err)
 		}
 		t.parts = append(t.parts, templatePart{prog: p})
 		rest = rest[i+2+j+2:]

@@ -3,6 +3,7 @@ package nodes
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -47,6 +48,12 @@ func uuidTemplate(c *Compiler, field, s string) *expr.Template {
 func timeTemplate(c *Compiler, field, s string) *expr.Template {
 	if s == "" {
 		return nil
+	}
+	if !expr.IsTemplate(s) {
+		if _, err := time.Parse(time.RFC3339, s); err != nil {
+			c.Problemf(field, "must be a date and time such as 2026-03-02T09:00:00-05:00 or a {{ }} expression, got %q", s)
+			return nil
+		}
 	}
 	return c.Template(field, s)
 }

@@ -57,6 +57,13 @@ func (n *CreateTask) Compile(c *Compiler) {
 	if n.DueIn != "" {
 		n.dueIn = c.Duration("dueIn", n.DueIn)
 	}
+	if !expr.IsTemplate(n.Start) && !expr.IsTemplate(n.End) && n.Start != "" && n.End != "" {
+		start, err1 := time.Parse(time.RFC3339, n.Start)
+		end, err2 := time.Parse(time.RFC3339, n.End)
+		if err1 == nil && err2 == nil && end.Before(start) {
+			c.Problemf("end", "the task ends (%s) before it starts (%s)", n.End, n.Start)
+		}
+	}
 	typ := n.Type
 	if typ == "" {
 		typ = "OTHER"

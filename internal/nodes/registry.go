@@ -140,8 +140,9 @@ func (r *Registry) BuilderData() BuilderData {
 	return b
 }
 
-// Decode decodes a node's data into its type's struct, rejecting unknown
-// fields other than the generic ones every node may carry.
+// Decode decodes a node's data into its type's struct. Fields it does not
+// know (what the builder stores for itself) are ignored; the document keeps
+// them for export and the plan's version leaves them out.
 func Decode(def Definition, data json.RawMessage) (Node, error) {
 	n := def.New()
 	if len(data) == 0 || string(data) == "null" {

@@ -51,6 +51,9 @@ func (n *Webhook) Compile(c *Compiler) {
 	sort.Strings(n.headerKeys) // deterministic order
 	for _, k := range n.headerKeys {
 		v := n.Headers[k]
+		if !validHeaderName(k) {
+			c.Problemf("headers", "%q is not a valid HTTP header name", k)
+		}
 		if name, ok := strings.CutPrefix(v, "secret:"); ok {
 			if name == "" {
 				c.Problemf("headers."+k, "secret reference needs a name (secret:NAME)")
@@ -90,4 +93,20 @@ func (n *Webhook) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{Handle: Plain, Output: out, Summary: fmt.Sprintf("webhook answered %d", out.Status)}, nil
+}
+
+// validHeaderName reports whether s is an HTTP token (RFC 9110 section 5.1).
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -2,30 +2,44 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
-const defaultActionTimeout = 30 * time.Second
+const (
+	defaultActionTimeout = 30 * time.Second
+	maxActionTimeout     = 24 * time.Hour
+	maxNameLength        = 200
+	maxLabelLength       = 200
+)
 
 // Compile validates a document and compiles it. It reports every problem
-// at once; the plan is nil when there is any.
+// at once; the plan is nil when there is any. The plan keeps a copy of the
+// document, so later changes to doc do not reach it.
 func Compile(doc *automation.Document, reg *nodes.Registry) (*Plan, automation.Problems) {
-	c := &compilation{doc: doc, reg: reg, plan: &Plan{Doc: doc, nodes: map[string]*Node{}}}
+	doc = doc.Clone()
+	c := &compilation{doc: doc, reg: reg, plan: &Plan{Doc: doc, nodes: map[string]*Node{}}, known: map[string]bool{}, from: map[string][]int{}}
 	c.settings()
-	c.compileNodes()
-	c.compileEdges()
-	c.checkGraph()
+	if c.withinLimits() {
+		c.compileNodes()
+		c.compileEdges()
+		c.checkHandles()
+		c.checkGraph()
+	}
 	if len(c.problems) > 0 {
 		return nil, c.problems
 	}
-	c.plan.Canonical = doc.Canonical()
-	c.plan.Version = doc.Version()
+	c.plan.Canonical = doc.CanonicalWith(knownData(reg))
+	c.plan.Version = automation.VersionOf(c.plan.Canonical)
 	return c.plan, nil
 }
 
@@ -34,6 +48,13 @@ type compilation struct {
 	reg      *nodes.Registry
 	plan     *Plan
 	problems automation.Problems
+
+	// known holds every node id of the document, compiled or not, and from
+	// the indexes of the edges leaving each, in document order: the graph
+	// checks use them so that one broken node does not make the nodes after
+	// it look unreachable.
+	known map[string]bool
+	from  map[string][]int
 }
 
 func (c *compilation) problem(p automation.Problem) { c.problems = append(c.problems, p) }
@@ -42,15 +63,33 @@ func (c *compilation) problemf(path, format string, args ...any) {
 	c.problem(automation.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+func (c *compilation) nodeProblemf(id, path, format string, args ...any) {
+	c.problem(automation.Problem{NodeID: id, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
 func (c *compilation) settings() {
 	d := c.doc
+	if strings.TrimSpace(d.ID) == "" {
+		c.problemf("id", "the automation needs an id")
+	} else if len(d.ID) > maxNameLength {
+		c.problemf("id", "the id is %d characters long; the limit is %d", len(d.ID), maxNameLength)
+	}
 	if strings.TrimSpace(d.Name) == "" {
 		c.problemf("name", "the automation needs a name")
-	} else if len(d.Name) > 200 {
-		c.problemf("name", "name is %d characters; the limit is 200", len(d.Name))
+	} else if len(d.Name) > maxNameLength {
+		c.problemf("name", "the name is %d characters long; the limit is %d", len(d.Name), maxNameLength)
 	}
 	if !nodes.IsTriggerType(d.AutomationTrigger) {
-		c.problemf("automationTrigger", "unknown trigger %q (one of %s)", d.AutomationTrigger, strings.Join(nodes.TriggerTypes, ", "))
+		if d.AutomationTrigger == "" {
+			c.problemf("automationTrigger", "choose the event that starts the automation (one of %s)", strings.Join(nodes.TriggerTypes, ", "))
+		} else {
+			c.problemf("automationTrigger", "unknown trigger %q (one of %s)", d.AutomationTrigger, strings.Join(nodes.TriggerTypes, ", "))
+		}
+	}
+	if d.Franchise != nil && d.Franchise.ID != "" {
+		if _, err := uuid.Parse(d.Franchise.ID); err != nil {
+			c.problemf("franchise.id", "the franchise id must be a UUID, got %q", d.Franchise.ID)
+		}
 	}
 	switch d.ReenrollmentMode() {
 	case automation.ReenrollNever, automation.ReenrollAfterFinish, automation.ReenrollAlways:
@@ -66,17 +105,25 @@ func (c *compilation) settings() {
 			c.plan.Location = loc
 		}
 	}
-	if !d.Goal.Empty() {
+	if d.Goal != nil {
 		gc := nodes.NewCompiler("", "goal")
 		c.plan.Goal = gc.Condition("", d.Goal)
 		c.problems = append(c.problems, gc.Problems()...)
 	}
-	if len(d.Nodes) > automation.MaxNodes {
-		c.problemf("nodes", "%d nodes; the limit is %d", len(d.Nodes), automation.MaxNodes)
+}
+
+// withinLimits reports the size limits; past them nothing else is checked.
+func (c *compilation) withinLimits() bool {
+	ok := true
+	if n := len(c.doc.Nodes); n > automation.MaxNodes {
+		c.problemf("nodes", "the automation has %d nodes; the limit is %d (split it into several automations)", n, automation.MaxNodes)
+		ok = false
 	}
-	if len(d.Edges) > automation.MaxEdges {
-		c.problemf("edges", "%d edges; the limit is %d", len(d.Edges), automation.MaxEdges)
+	if n := len(c.doc.Edges); n > automation.MaxEdges {
+		c.problemf("edges", "the automation has %d edges; the limit is %d", n, automation.MaxEdges)
+		ok = false
 	}
+	return ok
 }
 
 func (c *compilation) compileNodes() {
@@ -84,30 +131,38 @@ func (c *compilation) compileNodes() {
 	for i, n := range c.doc.Nodes {
 		path := fmt.Sprintf("nodes[%d]", i)
 		if n.ID == "" {
-			c.problemf(path+".id", "node has no id")
+			c.problemf(path+".id", "the node has no id")
 			continue
 		}
-		if _, dup := c.plan.nodes[n.ID]; dup {
-			c.problem(automation.Problem{NodeID: n.ID, Path: path + ".id", Message: fmt.Sprintf("id %q is used by another node", n.ID)})
+		if c.known[n.ID] {
+			c.nodeProblemf(n.ID, path+".id", "id %q is used by another node", n.ID)
 			continue
 		}
-		def, ok := c.reg.Lookup(n.Type)
-		if !ok {
-			c.problem(automation.Problem{NodeID: n.ID, Path: path + ".type", Message: fmt.Sprintf("unknown node type %q (one of %s)", n.Type, strings.Join(c.reg.Types(), ", "))})
-			continue
-		}
+		c.known[n.ID] = true
 		if n.Type == "trigger" {
 			triggers++
 			c.plan.TriggerID = n.ID
 		}
+		def, ok := c.reg.Lookup(n.Type)
+		if !ok {
+			if n.Type == "" {
+				c.nodeProblemf(n.ID, path+".type", "the node has no type (one of %s)", strings.Join(c.reg.Types(), ", "))
+			} else {
+				c.nodeProblemf(n.ID, path+".type", "unknown node type %q (one of %s)", n.Type, strings.Join(c.reg.Types(), ", "))
+			}
+			continue
+		}
 		impl, err := nodes.Decode(def, n.Data)
 		if err != nil {
-			c.problem(automation.Problem{NodeID: n.ID, Path: path + ".data", Message: jsonMessage(err)})
+			c.nodeProblemf(n.ID, joinPath(path+".data", jsonField(err)), "%s", jsonMessage(err))
 			continue
 		}
 		var com common
 		if len(n.Data) > 0 {
-			_ = json.Unmarshal(n.Data, &com) // the same bytes decoded above
+			if err := json.Unmarshal(n.Data, &com); err != nil {
+				c.nodeProblemf(n.ID, joinPath(path+".data", jsonField(err)), "%s", jsonMessage(err))
+				continue
+			}
 		}
 		node := &Node{ID: n.ID, Type: n.Type, Label: com.Label, Category: def.Category, Impl: impl, out: map[string][]string{}}
 		if node.Label == "" {
@@ -115,7 +170,7 @@ func (c *compilation) compileNodes() {
 		}
 		c.commonFields(node, def, com, path)
 		for _, fe := range validate.Fields(impl) {
-			c.problem(automation.Problem{NodeID: n.ID, Path: joinPath(path+".data", fe.Path), Message: fe.Message})
+			c.nodeProblemf(n.ID, joinPath(path+".data", fe.Path), "%s", fe.Message)
 		}
 		comp := nodes.NewCompiler(n.ID, path+".data")
 		impl.Compile(comp)
@@ -128,6 +183,7 @@ func (c *compilation) compileNodes() {
 		c.problemf("nodes", "the automation needs exactly one trigger node; it has none")
 	case triggers > 1:
 		c.problemf("nodes", "the automation needs exactly one trigger node; it has %d", triggers)
+		c.plan.TriggerID = ""
 	}
 }
 
@@ -135,25 +191,29 @@ func (c *compilation) commonFields(node *Node, def nodes.Definition, com common,
 	node.OnError = OnErrorFail
 	if com.OnError != "" {
 		if def.Category != nodes.CategoryAction {
-			c.problem(automation.Problem{NodeID: node.ID, Path: path + ".data.onError", Message: "onError applies to action nodes only"})
+			c.nodeProblemf(node.ID, path+".data.onError", "onError applies to action nodes only")
 		}
 		switch com.OnError {
 		case OnErrorFail, OnErrorContinue, OnErrorEdge:
 			node.OnError = com.OnError
 		default:
-			c.problem(automation.Problem{NodeID: node.ID, Path: path + ".data.onError", Message: fmt.Sprintf("unknown onError %q (fail, continue or error)", com.OnError)})
+			c.nodeProblemf(node.ID, path+".data.onError", "unknown onError %q (fail, continue or error)", com.OnError)
 		}
 	}
+	// timeout is an action's time limit; other node types (wait_for_event)
+	// use the field for their own meaning and check it themselves.
 	node.Timeout = defaultActionTimeout
-	if com.Timeout != "" {
+	if def.Category == nodes.CategoryAction && com.Timeout != "" {
 		comp := nodes.NewCompiler(node.ID, path+".data")
-		if d := comp.Duration("timeout", com.Timeout); d > 0 {
+		if d := comp.Duration("timeout", com.Timeout); d > maxActionTimeout {
+			comp.Problemf("timeout", "an action's timeout is at most 24h, got %s", com.Timeout)
+		} else if d > 0 {
 			node.Timeout = d
 		}
 		c.problems = append(c.problems, comp.Problems()...)
 	}
-	if len(com.Label) > 200 {
-		c.problem(automation.Problem{NodeID: node.ID, Path: path + ".data.label", Message: "label must be at most 200 characters"})
+	if len(com.Label) > maxLabelLength {
+		c.nodeProblemf(node.ID, path+".data.label", "the label is %d characters long; the limit is %d", len(com.Label), maxLabelLength)
 	}
 }
 
@@ -165,23 +225,27 @@ func (c *compilation) compileEdges() {
 			c.problem(automation.Problem{EdgeID: e.ID, Path: path + field, Message: fmt.Sprintf(format, args...)})
 		}
 		if e.ID == "" {
-			bad(".id", "edge has no id")
+			bad(".id", "the edge has no id")
 		} else if seen[e.ID] {
 			bad(".id", "id %q is used by another edge", e.ID)
 		}
 		seen[e.ID] = true
-		src, tgt := c.plan.nodes[e.Source], c.plan.nodes[e.Target]
-		if src == nil {
+		if !c.known[e.Source] {
 			bad(".source", "source node %q does not exist", e.Source)
 		}
-		if tgt == nil {
+		if !c.known[e.Target] {
 			bad(".target", "target node %q does not exist", e.Target)
 		}
-		if src == nil || tgt == nil {
+		if !c.known[e.Source] || !c.known[e.Target] {
 			continue
 		}
-		if tgt.Type == "trigger" {
+		c.from[e.Source] = append(c.from[e.Source], i)
+		src, tgt := c.plan.nodes[e.Source], c.plan.nodes[e.Target]
+		if tgt != nil && tgt.Type == "trigger" {
 			bad(".target", "no edge may lead into the trigger")
+		}
+		if src == nil {
+			continue // the source node's own problems are reported
 		}
 		def, _ := c.reg.Lookup(src.Type)
 		if def.Terminal {
@@ -197,32 +261,39 @@ func (c *compilation) compileEdges() {
 	}
 }
 
-func (c *compilation) checkGraph() {
-	// Required handles connected.
-	for i, id := range c.plan.order {
+// checkHandles reports required exits that are not connected.
+func (c *compilation) checkHandles() {
+	for _, id := range c.plan.order {
 		n := c.plan.nodes[id]
+		path := fmt.Sprintf("nodes[%d]", c.docIndex(id))
 		def, _ := c.reg.Lookup(n.Type)
 		required := append([]string(nil), def.Required...)
 		if hl, ok := n.Impl.(nodes.HandleLister); ok {
 			required = append(required, hl.Handles()...)
 		}
+		done := map[string]bool{}
 		for _, h := range required {
+			if done[h] {
+				continue
+			}
+			done[h] = true
 			if len(n.out[h]) == 0 {
-				c.problem(automation.Problem{NodeID: id, Path: fmt.Sprintf("nodes[%d]", c.docIndex(id, i)), Message: fmt.Sprintf("the %s exit is not connected", handleName(h))})
+				c.nodeProblemf(id, path, "the %s exit is not connected", handleName(h))
 			}
 		}
 		if n.OnError == OnErrorEdge && len(n.out[nodes.HandleError]) == 0 {
-			c.problem(automation.Problem{NodeID: id, Path: fmt.Sprintf("nodes[%d].data.onError", c.docIndex(id, i)), Message: "onError is \"error\" but the error exit is not connected"})
+			c.nodeProblemf(id, path+".data.onError", "onError is \"error\" but the error exit is not connected")
 		}
 		if len(n.out[nodes.HandleError]) > 0 && n.OnError != OnErrorEdge {
-			c.problem(automation.Problem{NodeID: id, Path: fmt.Sprintf("nodes[%d].data.onError", c.docIndex(id, i)), Message: "the error exit is connected; set onError to \"error\" to use it"})
+			c.nodeProblemf(id, path+".data.onError", "the error exit is connected; set onError to \"error\" to use it")
 		}
 	}
-	if c.plan.TriggerID == "" {
-		return
-	}
-	// Reachability and cycles by depth-first search from the trigger, in
-	// document order so messages are stable.
+}
+
+// checkGraph reports nodes the trigger cannot reach and cycles, by
+// depth-first search in document order so that messages are stable. Every
+// node is searched, so a cycle is reported even where it is unreachable.
+func (c *compilation) checkGraph() {
 	const (
 		unvisited = iota
 		onStack
@@ -232,44 +303,46 @@ func (c *compilation) checkGraph() {
 	var visit func(id string)
 	visit = func(id string) {
 		state[id] = onStack
-		n := c.plan.nodes[id]
-		for _, h := range n.handles() {
-			for _, t := range n.out[h] {
-				switch state[t] {
-				case onStack:
-					c.problem(automation.Problem{NodeID: t, Path: "edges", Message: fmt.Sprintf("the edge from %s to %s closes a cycle; loops are not allowed", id, t)})
-				case unvisited:
-					visit(t)
-				}
+		for _, i := range c.from[id] {
+			e := c.doc.Edges[i]
+			switch state[e.Target] {
+			case onStack:
+				c.problem(automation.Problem{EdgeID: e.ID, Path: fmt.Sprintf("edges[%d]", i),
+					Message: fmt.Sprintf("the edge from %s to %s closes a loop; loops are not allowed", e.Source, e.Target)})
+			case unvisited:
+				visit(e.Target)
 			}
 		}
 		state[id] = done
 	}
-	visit(c.plan.TriggerID)
-	for i, id := range c.plan.order {
-		if state[id] == unvisited {
-			c.problem(automation.Problem{NodeID: id, Path: fmt.Sprintf("nodes[%d]", c.docIndex(id, i)), Message: "the node cannot be reached from the trigger"})
+	if c.plan.TriggerID != "" {
+		visit(c.plan.TriggerID)
+	}
+	reached := make(map[string]bool, len(state))
+	for id := range state {
+		reached[id] = true
+	}
+	for i, n := range c.doc.Nodes {
+		if n.ID == "" || !c.known[n.ID] || c.docIndex(n.ID) != i {
+			continue
+		}
+		if c.plan.TriggerID != "" && !reached[n.ID] && n.Type != "trigger" {
+			c.nodeProblemf(n.ID, fmt.Sprintf("nodes[%d]", i), "the node cannot be reached from the trigger")
+		}
+		if state[n.ID] == unvisited {
+			visit(n.ID)
 		}
 	}
 }
 
-// handles returns the node's used handles in a fixed order.
-func (n *Node) handles() []string {
-	hs := make([]string, 0, len(n.out))
-	for h := range n.out {
-		hs = append(hs, h)
-	}
-	sortStrings(hs)
-	return hs
-}
-
-func (c *compilation) docIndex(id string, fallback int) int {
+// docIndex returns the index of the first node with the id.
+func (c *compilation) docIndex(id string) int {
 	for i, n := range c.doc.Nodes {
 		if n.ID == id {
 			return i
 		}
 	}
-	return fallback
+	return -1
 }
 
 func allowsHandle(def nodes.Definition, impl nodes.Node, h string) bool {
@@ -308,17 +381,39 @@ func joinPath(base, rel string) string {
 	return base + "." + rel
 }
 
+// jsonField returns the data field a decoding error is about.
+func jsonField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	return ""
+}
+
+// jsonMessage turns a decoding error of node data into a sentence.
 func jsonMessage(err error) string {
-	if te, ok := err.(*json.UnmarshalTypeError); ok {
-		return fmt.Sprintf("%s: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field == "" {
+			return fmt.Sprintf("the node's data must be an object, got a JSON %s", te.Value)
+		}
+		return fmt.Sprintf("must be %s, got a JSON %s", kindName(te.Type), te.Value)
 	}
 	return err.Error()
 }
 
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct, reflect.Pointer:
+		return "an object"
+	case reflect.Int, reflect.Int64, reflect.Float64, reflect.Int32, reflect.Float32:
+		return "a number"
 	}
+	return t.String()
 }

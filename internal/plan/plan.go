@@ -24,12 +24,17 @@ const (
 	OnErrorEdge     = "error"
 )
 
-// Plan is a compiled automation version.
+// Plan is a compiled automation version. It is immutable: it is shared by
+// every run of the version, so nothing may modify it or what it points to.
 type Plan struct {
+	// Doc is the plan's own copy of the document.
 	Doc *automation.Document
-	// Version is the content hash of the canonical document.
+	// Version is the content hash of the canonical document: UI-only
+	// changes (positions, viewport, unknown fields, key order) keep it, any
+	// change to what runs changes it.
 	Version string
 	// Canonical is the canonical document: what a workflow carries as input.
+	// Load(Canonical) compiles to a plan with the same Version.
 	Canonical json.RawMessage
 	TriggerID string
 	Goal      *expr.Program
@@ -54,8 +59,9 @@ type Node struct {
 	out map[string][]string
 }
 
-// Next returns the targets of the edges leaving by handle, in document order.
-func (n *Node) Next(handle string) []string { return n.out[handle] }
+// Next returns the targets of the edges leaving by handle, in document
+// order. The slice is the caller's.
+func (n *Node) Next(handle string) []string { return append([]string(nil), n.out[handle]...) }
 
 // Node returns a node by id, or nil.
 func (p *Plan) Node(id string) *Node { return p.nodes[id] }

@@ -94,11 +94,21 @@ func Message(fe validator.FieldError) string {
 		}
 		return fmt.Sprintf("must have at least %s items", fe.Param())
 	case "excluded_with":
-		return fmt.Sprintf("cannot be set together with %s", fe.Param())
+		return fmt.Sprintf("cannot be set together with %s", jsonName(fe.Param()))
 	case "required_without":
-		return fmt.Sprintf("is required when %s is not set", fe.Param())
+		return fmt.Sprintf("is required when %s is not set", jsonName(fe.Param()))
 	case "ne":
 		return fmt.Sprintf("must not be %q", fe.Param())
 	}
 	return fmt.Sprintf("fails the %q rule", fe.Tag())
+}
+
+// jsonName turns the Go field name a rule parameter names (Until) into the
+// JSON name the document uses (until); the runtime's JSON names are the
+// field names with a lower-case first letter.
+func jsonName(field string) string {
+	if field == "" {
+		return field
+	}
+	return strings.ToLower(field[:1]) + field[1:]
 }
