@@ -49,8 +49,8 @@ type BusinessHours struct {
 }
 
 func (n *Delay) Compile(c *Compiler) {
-	if n.Duration == "" && n.Until == "" && n.At == "" {
-		c.Problemf("", "a delay needs duration, until or at")
+	if n.Duration == "" && n.Until == "" && n.At == "" && n.BusinessHours == nil {
+		c.Problemf("", "a delay needs duration, until, at or businessHours")
 	}
 	if n.Duration != "" {
 		n.d = c.Duration("duration", n.Duration)
