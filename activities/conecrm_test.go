@@ -2,6 +2,8 @@ package activities
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,12 +11,16 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/sandbox"
 )
+
+// quietLogger keeps the SDK from logging every expected activity failure.
+var quietLogger = tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 // coneEnv is an activity test environment whose Activities call a sandbox.
 type coneEnv struct {
@@ -33,6 +39,7 @@ func newConeEnv(t *testing.T, opts ...sandbox.Option) *coneEnv {
 	httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	a := &Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: srv.URL, Token: "jwt"}, httpClient), Log: zerolog.Nop()}
 	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(quietLogger)
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
 	return &coneEnv{sb: sb, env: env, a: a}
@@ -225,6 +232,7 @@ func TestErrorMapping(t *testing.T) {
 			defer srv.Close()
 			a := &Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: srv.URL}, nil), Log: zerolog.Nop()}
 			var ts testsuite.WorkflowTestSuite
+			ts.SetLogger(quietLogger)
 			env := ts.NewTestActivityEnvironment()
 			env.RegisterActivity(a)
 			_, err := env.ExecuteActivity(a.CreateTask, CreateTaskInput{NodeID: "n1", IdempotencyKey: "k", Task: conecrm.TaskRequest{Assignee: sandbox.UserSam, Title: "x"}})
@@ -242,6 +250,7 @@ func TestErrorMapping(t *testing.T) {
 		srv.Close()
 		a := &Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: srv.URL}, nil), Log: zerolog.Nop()}
 		var ts testsuite.WorkflowTestSuite
+		ts.SetLogger(quietLogger)
 		env := ts.NewTestActivityEnvironment()
 		env.RegisterActivity(a)
 		_, err := env.ExecuteActivity(a.CreateTask, CreateTaskInput{NodeID: "n1", Task: conecrm.TaskRequest{Assignee: sandbox.UserSam, Title: "x"}})
