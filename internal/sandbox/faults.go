@@ -291,3 +291,16 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = Duration(time.Duration(ms * float64(time.Millisecond)))
 	return nil
 }
+
+// NewFromEnv returns New(token, opts...) with the fault configuration of
+// SANDBOX_FAULTS when it is set, for `make run` and the chaos harness.
+func NewFromEnv(token string, opts ...Option) (*Server, error) {
+	cfg, ok, err := FaultsFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		opts = append(opts, WithFaults(cfg))
+	}
+	return New(token, opts...), nil
+}

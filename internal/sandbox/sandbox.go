@@ -200,7 +200,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
 	rec := &recorder{ResponseWriter: w}
 	entry := Request{Method: r.Method, Path: r.URL.Path, Route: pattern, IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), At: time.Now().UTC()}
-	defer func() {
+	recorded := false
+	record := func() {
+		if recorded {
+			return
+		}
+		recorded = true
 		entry.Status = rec.status
 		s.mu.Lock()
 		s.requests = append(s.requests, entry)
@@ -209,7 +214,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.stats.Replayed++
 		}
 		s.mu.Unlock()
-	}()
+	}
+	defer record()
+	// An aborted request is recorded before the connection closes, so a
+	// client that sees the failure also sees the record.
+	abortAfterRecord := func(kind FaultKind, reset bool) {
+		entry.Fault = kind
+		record()
+		abort(w, reset)
+	}
 	internal := strings.HasPrefix(r.URL.Path, "/sandbox/")
 	if s.token != "" && !internal && r.Header.Get("Authorization") != "Bearer "+s.token {
 		writeJSON(rec, http.StatusUnauthorized, map[string]string{"error": "Invalid or missing token"})
@@ -240,8 +253,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusInternalServerError, map[string]string{"error": "Internal server error"})
 		return
 	case FaultReset:
-		entry.Fault = inj.kind
-		abort(w, true)
+		abortAfterRecord(inj.kind, true)
 		return
 	}
 
@@ -249,8 +261,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		if inj.kind == FaultDrop {
 			s.mux.ServeHTTP(&bufferedWriter{header: http.Header{}, status: 200}, r)
-			entry.Fault = inj.kind
-			abort(w, false)
+			abortAfterRecord(inj.kind, false)
 			return
 		}
 		s.mux.ServeHTTP(rec, r)
@@ -285,8 +296,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	if inj.kind == FaultDrop {
-		entry.Fault = inj.kind
-		abort(w, false)
+		abortAfterRecord(inj.kind, false)
 		return
 	}
 	for k, v := range buf.header {

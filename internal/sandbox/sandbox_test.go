@@ -319,3 +319,15 @@ func TestSandboxEndpointsNeedNoToken(t *testing.T) {
 		t.Errorf("faults reached /sandbox/: %d", w.Code)
 	}
 }
+
+func TestNewFromEnv(t *testing.T) {
+	t.Setenv(EnvFaults, `{"seed":1,"faults":[{"route":"POST /api/task","kind":"500","rate":0.3}]}`)
+	s, err := NewFromEnv("")
+	if err != nil || len(s.Faults().Faults) != 1 {
+		t.Fatalf("%v %v", s, err)
+	}
+	t.Setenv(EnvFaults, `{"faults":[{"route":"*","kind":"nope"}]}`)
+	if _, err := NewFromEnv(""); err == nil {
+		t.Error("bad configuration accepted")
+	}
+}
