@@ -4,8 +4,8 @@ package workflows
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -24,12 +24,55 @@ const (
 	TaskQueue       = "automations"
 )
 
+// DefaultHistoryBudget is the history length past which a run continues as
+// new at its next quiet point (every branch parked in a delay or a wait).
+// Temporal's hard limit is 51,200 events; runs stay an order of magnitude
+// below it.
+const DefaultHistoryBudget = 2000
+
 // Input starts a run: the pinned automation version and the enrolling event.
 type Input struct {
 	// Automation is the canonical document of the pinned version.
 	Automation json.RawMessage `json:"automation"`
 	Version    string          `json:"version"`
-	Event      event.Lead      `json:"event"`
+	// Event is the enrolling event; it stays the same across continue-as-new
+	// (idempotency keys derive from it).
+	Event event.Lead `json:"event"`
+	// HistoryBudget overrides DefaultHistoryBudget (tests use small ones).
+	HistoryBudget int `json:"historyBudget,omitempty"`
+	// Carried is the state of the run this one continues; nil for a new
+	// enrolment.
+	Carried *Carried `json:"carried,omitempty"`
+}
+
+// Carried is what a run hands to its continuation: everything the graph can
+// observe, and where each live branch is parked.
+type Carried struct {
+	Lead       map[string]any `json:"lead"`
+	Previous   map[string]any `json:"previous,omitempty"`
+	Event      map[string]any `json:"event"`
+	Steps      map[string]any `json:"steps"`
+	Path       []string       `json:"path"`
+	Results    []StepResult   `json:"results"`
+	Visits     map[string]int `json:"visits"`
+	Applied    []string       `json:"applied"`
+	EndReasons []string       `json:"endReasons,omitempty"`
+	// Parked are the live branches, each in a delay or a wait.
+	Parked []Parked `json:"parked"`
+	// Pending are lead events received but not applied yet.
+	Pending    []event.Lead `json:"pending,omitempty"`
+	Generation int          `json:"generation"`
+}
+
+// Parked is a branch waiting in a delay or a wait_for_event node.
+type Parked struct {
+	NodeID  string    `json:"nodeId"`
+	Visit   int       `json:"visit"`
+	Kind    string    `json:"kind"` // "delay" or "wait"
+	Until   time.Time `json:"until"`
+	Summary string    `json:"summary"`
+	// Event is the event type a wait waits for.
+	Event string `json:"event,omitempty"`
 }
 
 // Result says how the run ended, the path it took and each step's outcome.
@@ -38,12 +81,15 @@ type Result struct {
 	Reason string       `json:"reason,omitempty"`
 	Path   []string     `json:"path"`
 	Steps  []StepResult `json:"steps"`
+	// StoppedAt lists the nodes a cancellation or a goal interrupted.
+	StoppedAt []string `json:"stoppedAt,omitempty"`
 }
 
 // Run statuses.
 const (
 	StatusCompleted   = "completed"
 	StatusGoalReached = "goal_reached"
+	StatusCancelled   = "cancelled"
 )
 
 // StepResult is the outcome of one node execution.
@@ -64,6 +110,7 @@ type State struct {
 	Timers       []PendingTimer `json:"timers"`
 	Waiting      []string       `json:"waitingFor,omitempty"`
 	Steps        map[string]any `json:"steps"`
+	Generation   int            `json:"generation"`
 }
 
 // PendingTimer is a delay or wait timeout that has not fired.
@@ -83,33 +130,74 @@ func AutomationRun(ctx workflow.Context, in Input) (Result, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryState, r.state); err != nil {
 		return Result{}, err
 	}
-	r.upsert(ctx, p.TriggerID, "trigger", true)
-	workflow.SetCurrentDetails(ctx, "Enrolled by "+in.Event.Type+" event "+in.Event.ID)
+	starts := []start{{id: p.TriggerID}}
+	if in.Carried == nil {
+		r.upsert(ctx, p.TriggerID, "trigger", true)
+		workflow.SetCurrentDetails(ctx, "Enrolled by "+in.Event.Type+" event "+in.Event.ID)
+	} else {
+		starts = starts[:0]
+		for i := range in.Carried.Parked {
+			starts = append(starts, start{id: in.Carried.Parked[i].NodeID, resume: &in.Carried.Parked[i]})
+		}
+	}
 
+	signals := workflow.GetSignalChannel(ctx, SignalLeadEvent)
 	walkCtx, cancelWalk := workflow.WithCancel(ctx)
 	r.cancelWalk = cancelWalk
-	workflow.Go(ctx, r.receiveEvents)
+	var (
+		walkErr error
+		done    bool
+	)
+	workflow.Go(walkCtx, func(ctx workflow.Context) {
+		walkErr = r.runFrom(ctx, starts)
+		done = true
+	})
+	workflow.Go(ctx, func(ctx workflow.Context) { r.receiveEvents(ctx, signals) })
 
-	err = r.walk(walkCtx, p.TriggerID)
+	if err := workflow.Await(ctx, func() bool { return done || r.continueAsNewDue(ctx, signals) }); err != nil {
+		// The run itself was cancelled: let the branches unwind (running
+		// activities report how they ended) before recording where it stopped.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		_ = workflow.Await(dctx, func() bool { return done })
+		return r.cancelled(dctx)
+	}
+	if !done {
+		next := in
+		next.Carried = r.carry(signals)
+		workflow.GetLogger(ctx).Info("continuing as new", "generation", next.Carried.Generation, "parked", len(next.Carried.Parked), "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
+		return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+	}
 	if r.goalReached {
 		workflow.SetCurrentDetails(ctx, "Finished: goal reached")
 		return r.result(StatusGoalReached, "goal reached"), nil
 	}
-	if err != nil {
-		if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
-			workflow.SetCurrentDetails(ctx, "Cancelled at "+fmt.Sprint(r.currentNodes()))
-			workflow.GetLogger(ctx).Info("run cancelled", "nodes", r.currentNodes())
-			return r.result("cancelled", "cancelled"), err
+	if walkErr != nil {
+		if temporal.IsCanceledError(walkErr) {
+			return r.cancelled(ctx)
 		}
-		workflow.SetCurrentDetails(ctx, "Failed: "+err.Error())
-		return Result{}, err
+		workflow.SetCurrentDetails(ctx, "Failed: "+walkErr.Error())
+		return Result{}, walkErr
 	}
 	workflow.SetCurrentDetails(ctx, "Finished: "+r.endReason())
 	return r.result(StatusCompleted, r.endReason()), nil
 }
 
+// cancelled records where a cancelled run stopped; the result travels as the
+// cancellation's details, visible in the history and the Web UI.
+func (r *run) cancelled(ctx workflow.Context) (Result, error) {
+	reason := "cancelled"
+	if len(r.stoppedAt) > 0 {
+		reason = "cancelled at " + strings.Join(r.stoppedAt, ", ")
+	}
+	res := r.result(StatusCancelled, reason)
+	workflow.SetCurrentDetails(ctx, "Cancelled: "+reason)
+	workflow.GetLogger(ctx).Info("run cancelled", "stopped_at", r.stoppedAt, "path", r.path)
+	return res, temporal.NewCanceledError(res)
+}
+
 // upsert records the node the run is in, for visibility queries. It skips
-// writes that change nothing, so conditions add no history events.
+// writes that change nothing; conditions and switches never call it, so
+// they add no history events.
 func (r *run) upsert(ctx workflow.Context, nodeID, nodeType string, start bool) {
 	if !start && nodeID == r.saNode {
 		return
@@ -122,19 +210,18 @@ func (r *run) upsert(ctx workflow.Context, nodeID, nodeType string, start bool) 
 		// The starter sets these at start; set them again for runs started
 		// another way (tests, the CLI), so every run is searchable.
 		sa := workflow.GetTypedSearchAttributes(ctx)
-		if _, ok := sa.GetKeyword(searchattr.AutomationID); !ok {
-			updates = append(updates,
-				searchattr.AutomationID.ValueSet(r.plan.Doc.ID),
-				searchattr.AutomationVersion.ValueSet(r.plan.Version),
-				searchattr.LeadID.ValueSet(r.in.Event.LeadID()),
-				searchattr.Trigger.ValueSet(r.plan.Doc.AutomationTrigger),
-			)
-			if f := r.in.Event.FranchiseID(); f != "" {
-				updates = append(updates, searchattr.FranchiseID.ValueSet(f))
-			}
-		} else {
+		if _, ok := sa.GetKeyword(searchattr.AutomationID); ok {
 			r.saNode = nodeID // the starter set everything, CurrentNode included
 			return
+		}
+		updates = append(updates,
+			searchattr.AutomationID.ValueSet(r.plan.Doc.ID),
+			searchattr.AutomationVersion.ValueSet(r.plan.Version),
+			searchattr.LeadID.ValueSet(r.in.Event.LeadID()),
+			searchattr.Trigger.ValueSet(r.plan.Doc.AutomationTrigger),
+		)
+		if f := r.in.Event.FranchiseID(); f != "" {
+			updates = append(updates, searchattr.FranchiseID.ValueSet(f))
 		}
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
@@ -142,4 +229,8 @@ func (r *run) upsert(ctx workflow.Context, nodeID, nodeType string, start bool) 
 		return
 	}
 	r.saNode = nodeID
+}
+
+func describeUntil(t time.Time, loc *time.Location) string {
+	return fmt.Sprint(t.In(loc).Format("2006-01-02 15:04 MST"))
 }

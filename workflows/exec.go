@@ -21,9 +21,14 @@ type nodeExec struct {
 	node  *plan.Node
 	visit int
 	ctx   workflow.Context
+	// carried is the park this execution resumes after a continue-as-new.
+	carried *Parked
 }
 
-var _ nodes.Exec = (*nodeExec)(nil)
+var (
+	_ nodes.Exec    = (*nodeExec)(nil)
+	_ nodes.Resumer = (*nodeExec)(nil)
+)
 
 func (x *nodeExec) NodeID() string           { return x.node.ID }
 func (x *nodeExec) Label() string            { return x.node.Label }
@@ -65,32 +70,80 @@ func (x *nodeExec) Activity(ctx workflow.Context, call nodes.ActivityCall, out a
 		Summary:             summary,
 		StartToCloseTimeout: x.node.Timeout,
 		RetryPolicy:         RetryPolicy,
+		// A cancelled run waits for the activity to say how it ended, so a
+		// side effect is never left half-reported.
+		WaitForCancellation: true,
 	})
+	p := &park{Parked: Parked{NodeID: x.node.ID, Visit: x.visit, Kind: "action", Summary: fmt.Sprintf("Running %s (node %s)", summary, x.node.ID)}}
+	x.r.addPark(&x.r.running, p)
+	x.r.refreshDetails(ctx)
+	defer x.r.removePark(&x.r.running, p)
 	return workflow.ExecuteActivity(ctx, call.Name, call.Input).Get(ctx, out)
 }
 
+// Resumed gives a delay carried over a continue-as-new its original deadline.
+func (x *nodeExec) Resumed() (time.Time, string, bool) {
+	if x.carried == nil || x.carried.Kind != "delay" {
+		return time.Time{}, "", false
+	}
+	return x.carried.Until, x.carried.Summary, true
+}
+
+// resuming counts a resumed branch as parked again and waits for the events
+// its predecessor received last to be applied.
+func (x *nodeExec) resuming(ctx workflow.Context) error {
+	if x.carried == nil {
+		return nil
+	}
+	x.r.resumed++
+	return workflow.Await(ctx, func() bool { return x.r.pendingApplied })
+}
+
 func (x *nodeExec) SleepUntil(ctx workflow.Context, until time.Time, summary string) error {
+	if err := x.resuming(ctx); err != nil {
+		return err
+	}
 	d := until.Sub(workflow.Now(ctx))
 	if d <= 0 {
 		return nil
 	}
-	key := timerKey(x.node.ID, x.visit)
-	x.r.timers[key] = PendingTimer{NodeID: x.node.ID, FiresAt: until.UTC(), Summary: summary}
-	defer delete(x.r.timers, key)
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("Waiting in %s until %s", summary, until.In(x.r.plan.Location).Format("2006-01-02 15:04 MST")))
-	return workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary}).Get(ctx, nil)
+	timer := workflow.NewTimerWithOptions(ctx, d, workflow.TimerOptions{Summary: summary})
+	p := &park{Parked: Parked{NodeID: x.node.ID, Visit: x.visit, Kind: "delay", Until: until.UTC(), Summary: summary}, done: timer.IsReady}
+	x.r.addPark(&x.r.parks, p)
+	x.r.refreshDetails(ctx)
+	defer x.r.removePark(&x.r.parks, p)
+	return timer.Get(ctx, nil)
 }
 
 func (x *nodeExec) WaitForEvent(ctx workflow.Context, w nodes.EventWait) (bool, error) {
 	wt := &waiter{nodeID: x.node.ID, wait: w}
 	x.r.waiters = append(x.r.waiters, wt)
 	defer x.r.removeWaiter(wt)
-	key := timerKey(x.node.ID, x.visit)
-	until := workflow.Now(ctx).Add(w.Timeout)
-	x.r.timers[key] = PendingTimer{NodeID: x.node.ID, FiresAt: until.UTC(), Summary: w.Summary}
-	defer delete(x.r.timers, key)
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("Waiting for a %s event (node %s) until %s", w.EventType, x.node.ID, until.In(x.r.plan.Location).Format("2006-01-02 15:04 MST")))
-	return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: w.Timeout, TimerOptions: workflow.TimerOptions{Summary: w.Summary}}, func() bool { return wt.matched })
+	until, summary := workflow.Now(ctx).Add(w.Timeout), w.Summary
+	if x.carried != nil {
+		until, summary = x.carried.Until, x.carried.Summary
+	}
+	if err := x.resuming(ctx); err != nil {
+		return false, err
+	}
+	d := until.Sub(workflow.Now(ctx))
+	if wt.matched || d <= 0 {
+		return wt.matched, nil
+	}
+	// A timer and a condition, as AwaitWithOptions does, but with the timer
+	// visible to the continue-as-new check.
+	tctx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(tctx, d, workflow.TimerOptions{Summary: summary})
+	p := &park{Parked: Parked{NodeID: x.node.ID, Visit: x.visit, Kind: "wait", Until: until.UTC(), Summary: summary, Event: w.EventType},
+		done: func() bool { return wt.matched || timer.IsReady() }}
+	x.r.addPark(&x.r.parks, p)
+	x.r.refreshDetails(ctx)
+	defer x.r.removePark(&x.r.parks, p)
+	if err := workflow.Await(ctx, p.done); err != nil {
+		return false, err
+	}
+	return wt.matched, nil
 }
 
 func (r *run) removeWaiter(w *waiter) {

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,13 +14,14 @@ import (
 	"github.com/conecrm/automation-runtime/internal/expr"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
+	"github.com/conecrm/automation-runtime/internal/searchattr"
 )
 
 // maxAppliedEvents bounds the event ids remembered for de-duplication.
 const maxAppliedEvents = 500
 
 // run is the state of one interpretation. Workflow code runs one coroutine
-// at a time, so no locking is needed.
+// at a time, so no locking is needed. Nothing here is iterated in map order.
 type run struct {
 	plan *plan.Plan
 	in   Input
@@ -32,24 +34,45 @@ type run struct {
 	appliedOrder []string
 	waiters      []*waiter
 
-	path    []string
-	results []StepResult
-	visits  map[string]int
-	active  map[string]int
-	timers  map[string]PendingTimer
-	endMsgs []string
+	path      []string
+	results   []StepResult
+	visits    map[string]int
+	active    map[string]int
+	endMsgs   []string
+	stoppedAt []string
+
+	// live counts the branches walking nodes (a branch that forked waits
+	// for its children and does not count); parks are the branches parked
+	// in a delay or a wait; running are the actions in flight.
+	live    int
+	parks   []*park
+	running []*park
+
+	// Continuation of a carried run: events to apply once every resumed
+	// branch is parked again.
+	pending        []event.Lead
+	toResume       int
+	resumed        int
+	pendingApplied bool
+	generation     int
 
 	workflowID  string
 	saNode      string
 	goalReached bool
 	cancelWalk  workflow.CancelFunc
-	failure     error
+	budget      int
 }
 
 type waiter struct {
 	nodeID  string
 	wait    nodes.EventWait
 	matched bool
+}
+
+// park is a branch in a delay or a wait (or, in running, an action).
+type park struct {
+	Parked
+	done func() bool
 }
 
 func newRun(ctx workflow.Context, p *plan.Plan, in Input) *run {
@@ -66,14 +89,39 @@ func newRun(ctx workflow.Context, p *plan.Plan, in Input) *run {
 		applied: map[string]bool{},
 		visits:  map[string]int{},
 		active:  map[string]int{},
-		timers:  map[string]PendingTimer{},
+		budget:  in.HistoryBudget,
 
-		workflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		workflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
+		pendingApplied: true,
+	}
+	if r.budget <= 0 {
+		r.budget = DefaultHistoryBudget
+	}
+	if node, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(searchattr.CurrentNode); ok {
+		r.saNode = node
+	}
+	if c := in.Carried; c != nil {
+		r.lead, r.previous, r.ev = c.Lead, c.Previous, c.Event
+		if c.Steps != nil {
+			r.steps = c.Steps
+		}
+		r.path, r.results, r.endMsgs = c.Path, c.Results, c.EndReasons
+		if c.Visits != nil {
+			r.visits = c.Visits
+		}
+		for _, id := range c.Applied {
+			r.markApplied(id)
+		}
+		r.pending = c.Pending
+		r.toResume = len(c.Parked)
+		r.pendingApplied = len(c.Pending) == 0
+		r.generation = c.Generation
+	} else {
+		r.markApplied(in.Event.ID)
 	}
 	if r.lead == nil {
 		r.lead = map[string]any{}
 	}
-	r.markApplied(in.Event.ID)
 	return r
 }
 
@@ -81,13 +129,37 @@ func (r *run) vars(ctx workflow.Context) expr.Vars {
 	return expr.Vars{Lead: r.lead, Event: r.ev, Previous: r.previous, Steps: r.steps, Automation: r.automation, Now: workflow.Now(ctx)}
 }
 
-// walk runs the graph from id until every branch that starts there ends.
-// Several targets of one exit run concurrently; the first failure cancels
-// the others.
-func (r *run) walk(ctx workflow.Context, id string) error {
+// start is where a branch begins: a node, possibly resumed from a park
+// carried over a continue-as-new.
+type start struct {
+	id     string
+	resume *Parked
+}
+
+// runFrom walks every start as its own branch until all end.
+func (r *run) runFrom(ctx workflow.Context, starts []start) error {
+	switch len(starts) {
+	case 0:
+		return nil
+	case 1:
+		return r.branch(ctx, starts[0])
+	}
+	r.live++ // fork counts its caller out
+	defer func() { r.live-- }()
+	return r.fork(ctx, starts)
+}
+
+func (r *run) branch(ctx workflow.Context, s start) error {
+	r.live++
+	defer func() { r.live-- }()
+	return r.walk(ctx, s)
+}
+
+// walk runs the graph from s until the branch ends. Several targets of one
+// exit run concurrently; the first failure cancels the others.
+func (r *run) walk(ctx workflow.Context, s start) error {
 	for {
-		node := r.plan.Node(id)
-		next, err := r.step(ctx, node)
+		next, err := r.step(ctx, r.plan.Node(s.id), s.resume)
 		if err != nil {
 			return err
 		}
@@ -95,68 +167,84 @@ func (r *run) walk(ctx workflow.Context, id string) error {
 		case 0:
 			return nil
 		case 1:
-			id = next[0]
+			s = start{id: next[0]}
 			continue
 		}
-		return r.fork(ctx, next)
+		starts := make([]start, len(next))
+		for i, id := range next {
+			starts[i] = start{id: id}
+		}
+		return r.fork(ctx, starts)
 	}
 }
 
-func (r *run) fork(ctx workflow.Context, targets []string) error {
+// fork runs each start as a concurrent branch, in edge order, and returns
+// when all have ended. A failing branch cancels its siblings; fork still
+// waits for them to unwind so that what they did is recorded.
+func (r *run) fork(ctx workflow.Context, starts []start) error {
 	ctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	var (
 		firstErr error
-		pending  = len(targets)
+		pending  = len(starts)
 	)
-	for _, t := range targets {
+	r.live--
+	defer func() { r.live++ }()
+	for _, s := range starts {
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { pending-- }()
-			if err := r.walk(ctx, t); err != nil && firstErr == nil {
+			if err := r.branch(ctx, s); err != nil && firstErr == nil {
 				firstErr = err
 				cancel()
 			}
 		})
 	}
-	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil && firstErr == nil {
-		// Cancelled from above: wait for the branches to unwind.
+	err := workflow.Await(ctx, func() bool { return pending == 0 })
+	if err != nil {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		_ = workflow.Await(dctx, func() bool { return pending == 0 })
-		return err
 	}
-	return firstErr
+	if firstErr != nil {
+		return firstErr
+	}
+	return err
 }
 
-// step runs one node and returns the targets to continue with.
-func (r *run) step(ctx workflow.Context, node *plan.Node) ([]string, error) {
+// step runs one node and returns the targets to continue with. A resumed
+// node keeps its visit number and is not added to the path again.
+func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r.visits[node.ID]++
-	visit := r.visits[node.ID]
+	var visit int
+	if resume != nil {
+		visit = resume.Visit
+	} else {
+		r.visits[node.ID]++
+		visit = r.visits[node.ID]
+		r.path = append(r.path, node.ID)
+	}
 	r.active[node.ID]++
 	defer func() {
 		if r.active[node.ID]--; r.active[node.ID] <= 0 {
 			delete(r.active, node.ID)
 		}
 	}()
-	r.path = append(r.path, node.ID)
 	if producesHistory(node) {
 		r.upsert(ctx, node.ID, node.Type, false)
 	}
-	if node.Category == nodes.CategoryAction {
-		workflow.SetCurrentDetails(ctx, fmt.Sprintf("Running %s (%s)", node.Label, node.Type))
-	}
-	x := &nodeExec{r: r, node: node, visit: visit, ctx: ctx}
+	x := &nodeExec{r: r, node: node, visit: visit, ctx: ctx, carried: resume}
 	out, err := node.Impl.Run(ctx, x)
 	if err != nil {
 		if ctx.Err() != nil {
+			r.stoppedAt = append(r.stoppedAt, node.ID)
+			r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Summary: "interrupted", Error: errorMessage(ctx.Err())})
 			return nil, ctx.Err()
 		}
 		return r.failed(ctx, node, err)
 	}
 	if out.Output != nil {
-		r.steps[node.ID] = out.Output
+		r.steps[node.ID] = normalize(out.Output)
 	}
 	r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Handle: out.Handle, Summary: out.Summary})
 	if out.End {
@@ -164,6 +252,21 @@ func (r *run) step(ctx workflow.Context, node *plan.Node) ([]string, error) {
 		return nil, nil
 	}
 	return node.Next(out.Handle), nil
+}
+
+// normalize turns a node output into the JSON shape expressions read
+// (steps.call.taskId) and continue-as-new carries. encoding/json sorts map
+// keys, so the result is deterministic.
+func normalize(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return fmt.Sprint(v)
+	}
+	return out
 }
 
 // failed applies the node's onError setting.
@@ -201,6 +304,9 @@ func errorMessage(err error) string {
 	if errors.As(err, &to) {
 		return "timed out (" + to.TimeoutType().String() + ")"
 	}
+	if temporal.IsCanceledError(err) {
+		return "cancelled"
+	}
 	return err.Error()
 }
 
@@ -208,9 +314,20 @@ func producesHistory(n *plan.Node) bool {
 	return n.Category == nodes.CategoryAction || n.Type == "delay" || n.Type == "wait_for_event"
 }
 
-// receiveEvents applies lead events signalled to the run, once per event id.
-func (r *run) receiveEvents(ctx workflow.Context) {
-	ch := workflow.GetSignalChannel(ctx, SignalLeadEvent)
+// receiveEvents applies lead events signalled to the run, once per event
+// id. A continued run first applies the events its predecessor received
+// last, once every resumed branch is parked again.
+func (r *run) receiveEvents(ctx workflow.Context, ch workflow.ReceiveChannel) {
+	if !r.pendingApplied {
+		if err := workflow.Await(ctx, func() bool { return r.resumed >= r.toResume }); err != nil {
+			return
+		}
+		for _, ev := range r.pending {
+			r.apply(ctx, ev)
+		}
+		r.pending = nil
+		r.pendingApplied = true
+	}
 	for {
 		var ev event.Lead
 		if !ch.Receive(ctx, &ev) {
@@ -265,7 +382,7 @@ func (r *run) apply(ctx workflow.Context, ev event.Lead) {
 }
 
 func (r *run) markApplied(id string) {
-	if id == "" {
+	if id == "" || r.applied[id] {
 		return
 	}
 	r.applied[id] = true
@@ -274,6 +391,80 @@ func (r *run) markApplied(id string) {
 		delete(r.applied, r.appliedOrder[0])
 		r.appliedOrder = r.appliedOrder[1:]
 	}
+}
+
+// continueAsNewDue says whether to continue as new now: the history is over
+// budget (or the server suggests it), and every live branch is parked with
+// nothing about to wake it, so the state can be carried whole.
+func (r *run) continueAsNewDue(ctx workflow.Context, signals workflow.ReceiveChannel) bool {
+	info := workflow.GetInfo(ctx)
+	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < r.budget {
+		return false
+	}
+	if r.goalReached || !r.pendingApplied || r.live == 0 || len(r.parks) != r.live || len(r.running) > 0 || signals.Len() > 0 {
+		return false
+	}
+	for _, p := range r.parks {
+		if p.done() {
+			return false
+		}
+	}
+	return true
+}
+
+// carry captures the state for the continuation, with any signal that
+// arrived in the meantime.
+func (r *run) carry(signals workflow.ReceiveChannel) *Carried {
+	c := &Carried{
+		Lead: r.lead, Previous: r.previous, Event: r.ev, Steps: r.steps,
+		Path: r.path, Results: r.results, Visits: r.visits, Applied: r.appliedOrder,
+		EndReasons: r.endMsgs, Generation: r.generation + 1, Parked: []Parked{},
+	}
+	for _, p := range r.parks {
+		c.Parked = append(c.Parked, p.Parked)
+	}
+	for {
+		var ev event.Lead
+		if !signals.ReceiveAsync(&ev) {
+			break
+		}
+		if !r.applied[ev.ID] {
+			c.Pending = append(c.Pending, ev)
+		}
+	}
+	return c
+}
+
+func (r *run) addPark(list *[]*park, p *park) { *list = append(*list, p) }
+
+func (r *run) removePark(list *[]*park, p *park) {
+	for i, x := range *list {
+		if x == p {
+			*list = append((*list)[:i], (*list)[i+1:]...)
+			return
+		}
+	}
+}
+
+// refreshDetails sets the run's current details from what every branch is
+// doing: actions in flight, delays and waits with their deadlines.
+func (r *run) refreshDetails(ctx workflow.Context) {
+	var lines []string
+	for _, p := range r.running {
+		lines = append(lines, p.Summary)
+	}
+	for _, p := range r.parks {
+		switch p.Kind {
+		case "wait":
+			lines = append(lines, fmt.Sprintf("Waiting for a %s event (node %s) until %s", p.Event, p.NodeID, describeUntil(p.Until, r.plan.Location)))
+		default:
+			lines = append(lines, fmt.Sprintf("Waiting in %s (node %s) until %s", p.Summary, p.NodeID, describeUntil(p.Until, r.plan.Location)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	workflow.SetCurrentDetails(ctx, strings.Join(lines, "\n"))
 }
 
 func (r *run) currentNodes() []string {
@@ -293,18 +484,13 @@ func (r *run) endReason() string {
 }
 
 func (r *run) result(status, reason string) Result {
-	return Result{Status: status, Reason: reason, Path: append([]string(nil), r.path...), Steps: append([]StepResult(nil), r.results...)}
+	return Result{Status: status, Reason: reason, Path: append([]string(nil), r.path...), Steps: append([]StepResult(nil), r.results...), StoppedAt: append([]string(nil), r.stoppedAt...)}
 }
 
 func (r *run) state() (State, error) {
-	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}}
-	keys := make([]string, 0, len(r.timers))
-	for k := range r.timers {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		s.Timers = append(s.Timers, r.timers[k])
+	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}, Generation: r.generation}
+	for _, p := range r.parks {
+		s.Timers = append(s.Timers, PendingTimer{NodeID: p.NodeID, FiresAt: p.Until.UTC(), Summary: p.Summary})
 	}
 	for _, w := range r.waiters {
 		if !w.matched {
@@ -313,6 +499,3 @@ func (r *run) state() (State, error) {
 	}
 	return s, nil
 }
-
-// timerKey identifies one pending timer of a node visit.
-func timerKey(nodeID string, visit int) string { return fmt.Sprintf("%s#%d", nodeID, visit) }

@@ -108,12 +108,21 @@ func (n *Delay) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 	if n.loc != nil {
 		loc = n.loc
 	}
-	now := workflow.Now(ctx)
-	until, err := n.Resume(now, x.Vars(), loc)
-	if err != nil {
-		return Outcome{}, err
+	var (
+		until   time.Time
+		summary string
+		resumed bool
+	)
+	if r, ok := x.(Resumer); ok {
+		until, summary, resumed = r.Resumed()
 	}
-	summary := fmt.Sprintf("%s — resumes %s %s", n.describe(x.Label()), until.In(loc).Format("2006-01-02 15:04"), loc.String())
+	if !resumed {
+		var err error
+		if until, err = n.Resume(workflow.Now(ctx), x.Vars(), loc); err != nil {
+			return Outcome{}, err
+		}
+		summary = fmt.Sprintf("%s — resumes %s %s", n.describe(x.Label()), until.In(loc).Format("2006-01-02 15:04"), loc.String())
+	}
 	if err := x.SleepUntil(ctx, until, summary); err != nil {
 		return Outcome{}, err
 	}

@@ -45,3 +45,10 @@ type EventWait struct {
 	Timeout   time.Duration
 	Summary   string
 }
+
+// Resumer is implemented by an Exec that resumes a delay carried over a
+// continue-as-new: the delay keeps the deadline and summary it had instead
+// of computing new ones from the current clock.
+type Resumer interface {
+	Resumed() (until time.Time, summary string, ok bool)
+}
