@@ -3,29 +3,52 @@
 package main
 
 import (
+	"context"
 	"os"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/conecrm/automation-runtime/internal/logging"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/internal/runtime"
 	"github.com/conecrm/automation-runtime/internal/temporalx"
 )
 
 func main() {
 	log := logging.New("worker")
-	c, err := temporalx.Dial(log)
+	opts, err := temporalx.Options(log)
 	if err != nil {
-		log.Error().Err(err).Msg("cannot connect to Temporal")
+		log.Error().Err(err).Msg("Temporal configuration")
+		os.Exit(1)
+	}
+	encrypted, err := runtime.ClientOptions(&opts)
+	if err != nil {
+		log.Error().Err(err).Msg("payload encryption")
+		os.Exit(1)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		log.Error().Err(err).Str("address", opts.HostPort).Str("namespace", opts.Namespace).Msg("cannot connect to Temporal")
 		os.Exit(1)
 	}
 	defer c.Close()
 	if os.Getenv("CONECRM_BASE_URL") == "" {
 		log.Warn().Msg("CONECRM_BASE_URL is not set: ConeCRM actions will fail")
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	if addr := metrics.AddrFromEnv("WORKER_METRICS_ADDR", runtime.DefaultWorkerMetricsAddr); addr != "" {
+		bound, err := metrics.Serve(ctx, addr)
+		if err != nil {
+			log.Error().Err(err).Msg("metrics endpoint (set WORKER_METRICS_ADDR, or off)")
+			os.Exit(1)
+		}
+		log.Info().Str("addr", "http://"+bound+"/metrics").Msg("metrics endpoint listening")
+	}
 	queue := runtime.TaskQueue()
 	w := runtime.NewWorker(c, queue, runtime.ActivitiesFromEnv(log), worker.Options{})
-	log.Info().Str("task_queue", queue).Msg("worker started")
+	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Msg("worker started")
 	// worker.InterruptCh stops on SIGINT/SIGTERM; Run then drains gracefully.
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		log.Error().Err(err).Msg("worker stopped with an error")

@@ -31,5 +31,5 @@ func New(component string) zerolog.Logger {
 
 // SDK adapts a zerolog logger to the Temporal SDK's logger interface.
 func SDK(l zerolog.Logger) sdklog.Logger {
-	return sdklog.NewStructuredLogger(slog.New(zerolog.NewSlogHandler(l)))
+	return sdklog.NewStructuredLogger(slog.New(renameKeys{zerolog.NewSlogHandler(l)}))
 }

@@ -9,17 +9,22 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/activities"
+	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
 // NewWorker registers the automation workflow and every activity on the
-// task queue.
+// task queue, with the interceptor that names the run on every log line
+// and counts node executions.
 func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, opts worker.Options) worker.Worker {
+	opts.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), opts.Interceptors...), NewInterceptor(acts.Log))
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(acts)
@@ -27,11 +32,12 @@ func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, o
 }
 
 // ActivitiesFromEnv builds the activities' dependencies: ConeCRM from
-// CONECRM_BASE_URL and CONECRM_TOKEN.
+// CONECRM_BASE_URL and CONECRM_TOKEN. Their HTTP calls are counted in the
+// external-calls metric (systems "conecrm" and "webhook").
 func ActivitiesFromEnv(log zerolog.Logger) *activities.Activities {
 	return &activities.Activities{
-		ConeCRM: conecrm.New(conecrm.Config{BaseURL: os.Getenv("CONECRM_BASE_URL"), Token: os.Getenv("CONECRM_TOKEN")}, nil),
-		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		ConeCRM: conecrm.New(conecrm.Config{BaseURL: os.Getenv("CONECRM_BASE_URL"), Token: os.Getenv("CONECRM_TOKEN")}, metrics.Client("conecrm", &http.Client{Timeout: 15 * time.Second})),
+		HTTP:    metrics.Client("webhook", &http.Client{Timeout: 30 * time.Second}),
 		Log:     log,
 	}
 }
@@ -42,4 +48,17 @@ func TaskQueue() string {
 		return q
 	}
 	return workflows.TaskQueue
+}
+
+// DefaultWorkerMetricsAddr is where the worker serves /metrics unless
+// WORKER_METRICS_ADDR says otherwise ("off" disables it).
+const DefaultWorkerMetricsAddr = "127.0.0.1:9464"
+
+// ClientOptions completes Temporal client options for a runtime process:
+// the SDK's metrics into the process's Prometheus registry, and payload
+// encryption when PAYLOAD_CODEC_KEYS is set. It reports whether payloads are
+// encrypted.
+func ClientOptions(opts *client.Options) (bool, error) {
+	opts.MetricsHandler = metrics.SDKHandler()
+	return codec.Apply(opts)
 }
