@@ -193,20 +193,16 @@ func (s *Server) reset() {
 }
 
 // ServeHTTP authenticates, injects faults, records, replays idempotent
-// responses and routes.
+// responses and routes. Every response is buffered and the request recorded
+// before anything reaches the client, so a client that has seen a response
+// (or a closed connection) also sees it in Requests and Stats.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	_, pattern := s.mux.Handler(r)
-	rec := &recorder{ResponseWriter: w}
 	entry := Request{Method: r.Method, Path: r.URL.Path, Route: pattern, IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: string(body), At: time.Now().UTC()}
-	recorded := false
-	record := func() {
-		if recorded {
-			return
-		}
-		recorded = true
-		entry.Status = rec.status
+	record := func(status int) {
+		entry.Status = status
 		s.mu.Lock()
 		s.requests = append(s.requests, entry)
 		s.stats.Requests++
@@ -215,17 +211,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}
-	defer record()
-	// An aborted request is recorded before the connection closes, so a
-	// client that sees the failure also sees the record.
-	abortAfterRecord := func(kind FaultKind, reset bool) {
+	respond := func(buf *bufferedWriter) {
+		record(buf.status)
+		for k, v := range buf.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(buf.status)
+		_, _ = w.Write(buf.body.Bytes())
+	}
+	fail := func(kind FaultKind, reset bool) {
 		entry.Fault = kind
-		record()
+		record(0)
 		abort(w, reset)
 	}
+	buf := newBuffer()
+
 	internal := strings.HasPrefix(r.URL.Path, "/sandbox/")
 	if s.token != "" && !internal && r.Header.Get("Authorization") != "Bearer "+s.token {
-		writeJSON(rec, http.StatusUnauthorized, map[string]string{"error": "Invalid or missing token"})
+		writeJSON(buf, http.StatusUnauthorized, map[string]string{"error": "Invalid or missing token"})
+		respond(buf)
 		return
 	}
 
@@ -239,32 +243,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(inj.latency):
 		case <-r.Context().Done():
+			record(0)
 			return
 		}
 	}
 	switch inj.kind {
 	case FaultTooManyRequests:
 		entry.Fault = inj.kind
-		rec.Header().Set("Retry-After", fmt.Sprint(max(1, int(inj.retryAfter.Round(time.Second)/time.Second))))
-		writeJSON(rec, http.StatusTooManyRequests, map[string]string{"error": "Too many requests"})
+		buf.Header().Set("Retry-After", fmt.Sprint(max(1, int(inj.retryAfter.Round(time.Second)/time.Second))))
+		writeJSON(buf, http.StatusTooManyRequests, map[string]string{"error": "Too many requests"})
+		respond(buf)
 		return
 	case FaultServerError:
 		entry.Fault = inj.kind
-		writeJSON(rec, http.StatusInternalServerError, map[string]string{"error": "Internal server error"})
+		writeJSON(buf, http.StatusInternalServerError, map[string]string{"error": "Internal server error"})
+		respond(buf)
 		return
 	case FaultReset:
-		abortAfterRecord(inj.kind, true)
+		fail(inj.kind, true)
 		return
 	}
 
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.mux.ServeHTTP(buf, r)
 		if inj.kind == FaultDrop {
-			s.mux.ServeHTTP(&bufferedWriter{header: http.Header{}, status: 200}, r)
-			abortAfterRecord(inj.kind, false)
+			fail(inj.kind, false)
 			return
 		}
-		s.mux.ServeHTTP(rec, r)
+		respond(buf)
 		return
 	}
 	idemKey := r.Method + " " + r.URL.Path + " " + key
@@ -276,34 +283,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if seen {
 		if prev.bodyHash != hash {
-			writeJSON(rec, http.StatusUnprocessableEntity, map[string]string{"error": "Idempotency-Key reused with a different request body"})
+			writeJSON(buf, http.StatusUnprocessableEntity, map[string]string{"error": "Idempotency-Key reused with a different request body"})
+			respond(buf)
 			return
 		}
 		entry.Replayed = true
-		for k, v := range prev.header {
-			rec.Header()[k] = v
-		}
-		rec.Header().Set("Idempotent-Replayed", "true")
-		rec.WriteHeader(prev.status)
-		_, _ = rec.Write(prev.body)
+		buf.header = prev.header.Clone()
+		buf.header.Set("Idempotent-Replayed", "true")
+		buf.status = prev.status
+		buf.body.Write(prev.body)
+		respond(buf)
 		return
 	}
-	buf := &bufferedWriter{header: http.Header{}, status: 200}
 	s.mux.ServeHTTP(buf, r)
 	if buf.status < 500 {
 		s.mu.Lock()
-		s.idem[idemKey] = storedResponse{bodyHash: hash, status: buf.status, header: buf.header.Clone(), body: buf.body.Bytes()}
+		s.idem[idemKey] = storedResponse{bodyHash: hash, status: buf.status, header: buf.header.Clone(), body: bytes.Clone(buf.body.Bytes())}
 		s.mu.Unlock()
 	}
 	if inj.kind == FaultDrop {
-		abortAfterRecord(inj.kind, false)
+		fail(inj.kind, false)
 		return
 	}
-	for k, v := range buf.header {
-		rec.Header()[k] = v
-	}
-	rec.WriteHeader(buf.status)
-	_, _ = rec.Write(buf.body.Bytes())
+	respond(buf)
 }
 
 // lockKey serialises requests that share an idempotency key, so a
@@ -658,27 +660,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	r.status = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(p)
-}
-
 type bufferedWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+}
+
+func newBuffer() *bufferedWriter {
+	return &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 }
 
 func (b *bufferedWriter) Header() http.Header         { return b.header }
