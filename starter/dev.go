@@ -86,12 +86,24 @@ func dev([]string) int {
 		return 1
 	}
 	defer c.Close()
-	h, err := newHandler(c, log, envOr("AUTOMATIONS_DIR", "automations"))
+	// Demo credentials, unless the environment sets real ones.
+	setDefaultEnv(envAPIToken, demoAPIToken)
+	setDefaultEnv(ingest.SecretEnv, demoSigningSecret)
+	cfg, err := loadConfig()
+	if err != nil {
+		return fatal(log, err, "configuration incomplete")
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return fatal(log, err, "cannot open the database (check DATABASE_URL, or DATA_DIR for the SQLite file)")
+	}
+	defer st.Close()
+	h, err := newApp(ctx, c, st, cfg, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot load automations")
 		return 1
 	}
-	addr := envOr("STARTER_ADDR", "127.0.0.1:8080")
+	addr := cfg.Addr
 	go func() {
 		if err := listen(ctx, addr, h, log); err != nil {
 			log.Error().Err(err).Msg("starter stopped")
@@ -122,22 +134,18 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	// A new lead and event each time, so every `make run` adds a run.
+	// A new event each time for the sandbox's seeded lead, so every
+	// `make run` adds a run (the demo automation re-enrols after a run ends).
 	ev["id"] = uuid.Must(uuid.NewV7()).String()
 	ev["occurredAt"] = time.Now().UTC().Format(time.RFC3339)
-	if lead, ok := ev["lead"].(map[string]any); ok {
-		lead["id"] = uuid.Must(uuid.NewV7()).String()
-	}
 	body, _ := json.Marshal(ev)
-	resp, err := http.Post("http://"+addr+"/events", "application/json", bytes.NewReader(body))
+	status, out, err := postSigned(ctx, "http://"+addr+"/events", []byte(os.Getenv(ingest.SecretEnv)), body)
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
 	var er ingest.EventsResponse
-	if resp.StatusCode != 200 || json.Unmarshal(out, &er) != nil {
-		return fmt.Errorf("POST /events: HTTP %d: %s", resp.StatusCode, out)
+	if status != 200 || json.Unmarshal(out, &er) != nil {
+		return fmt.Errorf("POST /events: HTTP %d: %s", status, out)
 	}
 	fmt.Println()
 	fmt.Println("Demo lead event posted; automations:")
@@ -157,10 +165,29 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 		}
 		fmt.Printf("\nRun %s %s\n  Web UI: %s/namespaces/default/workflows/%s/%s/history\n", o.WorkflowID, state, uiURL, url.PathEscape(o.WorkflowID), o.RunID)
 	}
-	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in data/temporal.log\n", uiURL, addr)
-	fmt.Printf("Send another event:\n  curl -sS -X POST http://%s/events -H 'Content-Type: application/json' \\\n    -d @%s\n", addr, path)
-	fmt.Println("(edit its id and lead.id to enrol a new lead). Ctrl-C stops everything.")
+	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in %s/temporal.log\n", uiURL, addr, envOr("DATA_DIR", defaultDataDir))
+	fmt.Printf("\nAPI token (%s): %s\n", envAPIToken, os.Getenv(envAPIToken))
+	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(envAPIToken), addr)
+	fmt.Printf("\nSend another event (a new lead each time), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
+	fmt.Printf("  %s=%s bin/starter trigger --event %s --new-ids\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv), path)
+	fmt.Println("or with curl (edit the file's id and lead.id to enrol a new lead):")
+	fmt.Printf("  body=$(cat %s); ts=$(date +%%s)\n", path)
+	fmt.Printf("  sig=$(printf '%%s.%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac '%s' | sed 's/^.* //')\n", os.Getenv(ingest.SecretEnv))
+	fmt.Printf("  curl -sS -X POST http://%s/events -H 'Content-Type: application/json' \\\n    -H \"X-Timestamp: $ts\" -H \"X-Signature: sha256=$sig\" --data-binary \"$body\"\n", addr)
+	fmt.Println("Ctrl-C stops everything.")
 	return nil
+}
+
+// Demo credentials `make run` uses when the environment sets none.
+const (
+	demoAPIToken      = "demo-token"
+	demoSigningSecret = "demo-signing-secret"
+)
+
+func setDefaultEnv(key, value string) {
+	if os.Getenv(key) == "" {
+		os.Setenv(key, value)
+	}
 }
 
 func waitHTTP(ctx context.Context, u string) error {

@@ -92,13 +92,13 @@ func repoPath(t *testing.T, rel string) string {
 
 func TestLeadCreatedCreatesOneTask(t *testing.T) {
 	s := startStack(t, repoPath(t, "automations"))
-	const leadID = "0193a4c2-0000-7000-8000-00000000e2e1"
+	const leadID = sandbox.LeadBob
 	ev := map[string]any{
 		"id": "evt-e2e-1", "type": "LEAD_CREATED", "occurredAt": time.Now().UTC().Format(time.RFC3339),
 		"lead": map[string]any{
-			"id": leadID, "subject": "2025 Honda Civic Touring", "category": "CAR", "priority": 2,
-			"franchise": map[string]any{"id": "0193a4c2-0000-7000-8000-00000000f001"},
-			"contact":   map[string]any{"id": "0193a4c2-0000-7000-8000-0000000c0001"},
+			"id": leadID, "subject": "Used F-150 XLT", "category": "CAR", "priority": 2,
+			"franchise": map[string]any{"id": sandbox.FranchiseMontreal},
+			"contact":   map[string]any{"id": sandbox.ContactBob},
 		},
 	}
 	status, resp := s.post(ev)
@@ -132,7 +132,7 @@ func TestLeadCreatedCreatesOneTask(t *testing.T) {
 	if len(tasks) != 1 {
 		t.Fatalf("%d tasks created, want exactly 1: %+v", len(tasks), tasks)
 	}
-	if got, want := tasks[0].Title, "Call about 2025 Honda Civic Touring"; got != want {
+	if got, want := tasks[0].Title, "Call about Used F-150 XLT"; got != want {
 		t.Errorf("task title %q, want %q", got, want)
 	}
 	if got := tasks[0].Connection; got == nil || got.ID != leadID {
