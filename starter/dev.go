@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -168,9 +166,9 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in %s/temporal.log\n", uiURL, addr, envOr("DATA_DIR", defaultDataDir))
 	fmt.Printf("\nAPI token (%s): %s\n", envAPIToken, os.Getenv(envAPIToken))
 	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(envAPIToken), addr)
-	fmt.Printf("\nSend another event (a new lead each time), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
+	fmt.Printf("\nSend another event (a fresh event id each time; --new-lead for a new lead), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  %s=%s bin/starter trigger --event %s --new-ids\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv), path)
-	fmt.Println("or with curl (edit the file's id and lead.id to enrol a new lead):")
+	fmt.Println("or with curl (edit the file's id to make it a new delivery):")
 	fmt.Printf("  body=$(cat %s); ts=$(date +%%s)\n", path)
 	fmt.Printf("  sig=$(printf '%%s.%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac '%s' | sed 's/^.* //')\n", os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  curl -sS -X POST http://%s/events -H 'Content-Type: application/json' \\\n    -H \"X-Timestamp: $ts\" -H \"X-Signature: sha256=$sig\" --data-binary \"$body\"\n", addr)

@@ -1,9 +1,11 @@
-// Command starter is the runtime's front door: it serves POST /events (lead
-// events that enrol leads and signal runs) and validates automations from the
-// command line.
+// Command starter is the runtime's front door: it serves POST /events (signed
+// lead events that enrol leads and signal runs), the automation and CRM
+// integration APIs, and manages automations from the command line.
 //
-//	starter [serve]                 serve HTTP on STARTER_ADDR
-//	starter validate [--json] FILE  check automation documents
+//	starter [serve]                          serve HTTP on STARTER_ADDR
+//	starter validate [--json] FILE           check automation documents
+//	starter trigger --event FILE [--new-ids] sign and post a lead event
+//	starter import DIR | export DIR          automations in and out of the store
 package main
 
 import (
@@ -25,6 +27,12 @@ func main() {
 		code = validateCmd(os.Stdout, os.Stderr, args)
 	case "dev":
 		code = dev(args)
+	case "trigger":
+		code = triggerCmd(os.Stdout, os.Stderr, args)
+	case "import":
+		code = importCmd(os.Stdout, os.Stderr, args)
+	case "export":
+		code = exportCmd(os.Stdout, os.Stderr, args)
 	case "dry-run":
 		code = dryRun(os.Stdout, os.Stderr, args)
 	case "help", "-h", "--help":
@@ -39,8 +47,13 @@ func main() {
 
 func usage() {
 	fmt.Fprint(os.Stderr, `usage:
-  starter [serve]                      serve POST /events on STARTER_ADDR (default 127.0.0.1:8080)
+  starter [serve]                      serve POST /events and /api/* on STARTER_ADDR (default 127.0.0.1:8080)
   starter validate [--json] FILE...    check automation documents; exit 1 on any problem
+  starter trigger --event FILE [--url URL] [--new-ids [--new-lead]]
+                                       sign (EVENTS_SIGNING_SECRET) and post a lead event
+  starter import DIR                   import DIR/*.json into the store (idempotent)
+  starter export DIR                   write every automation to DIR/<id>.json
+  starter dry-run --automation FILE --event FILE
   starter dev                          run the whole stack locally (what make run does)
 `)
 }

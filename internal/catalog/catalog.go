@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 
@@ -15,15 +16,18 @@ import (
 	"github.com/conecrm/automation-runtime/internal/plan"
 )
 
-// Catalog is an in-memory catalog, safe for concurrent use.
+// Catalog is an in-memory catalog, safe for concurrent use. Standing alone
+// it is filled with Put and LoadDir; over a store, Sync mirrors the store's
+// current versions.
 type Catalog struct {
 	mu    sync.RWMutex
 	byID  map[string]*plan.Plan
+	seq   map[string]int
 	order []string
 }
 
 // New returns an empty catalog.
-func New() *Catalog { return &Catalog{byID: map[string]*plan.Plan{}} }
+func New() *Catalog { return &Catalog{byID: map[string]*plan.Plan{}, seq: map[string]int{}} }
 
 // Put compiles a document and makes it the current version of its automation.
 func (c *Catalog) Put(doc *automation.Document) (*plan.Plan, error) {
@@ -41,6 +45,15 @@ func (c *Catalog) Put(doc *automation.Document) (*plan.Plan, error) {
 	}
 	c.byID[doc.ID] = p
 	return p, nil
+}
+
+// Remove drops an automation: no new enrolments.
+func (c *Catalog) Remove(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byID, id)
+	delete(c.seq, id)
+	c.order = slices.DeleteFunc(c.order, func(s string) bool { return s == id })
 }
 
 // Get returns the current version of an automation.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -29,7 +30,11 @@ type ErrorResponse struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
-// HandleEvents serves POST /events.
+// HandleEvents serves POST /events: 413 over MaxEventBytes, 401 for a bad,
+// missing or stale signature (when Secret is set), 415 for a content type
+// other than JSON, 400 listing every problem of the envelope, 503 when the
+// event could not be applied (nothing is lost: retry it), else 200 with one
+// outcome per automation concerned.
 func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventBytes))
 	if err != nil {
@@ -40,6 +45,18 @@ func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		WriteJSON(w, http.StatusBadRequest, ErrorResponse{Error: "reading body: " + err.Error()})
 		return
+	}
+	if in.Secret != nil {
+		if err := Verify(in.Secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, in.now()); err != nil {
+			WriteJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "unauthenticated: " + err.Error()})
+			return
+		}
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			WriteJSON(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("content type %q: send application/json", ct)})
+			return
+		}
 	}
 	ev, problems := ParseEvent(body)
 	if len(problems) > 0 {

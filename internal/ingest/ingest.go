@@ -7,10 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/serviceerror"
@@ -24,6 +26,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/expr"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
+	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -55,9 +58,40 @@ type Ingester struct {
 	Source    Source
 	TaskQueue string
 	Log       zerolog.Logger
+	// Events records event ids durably (the store); nil keeps them in
+	// memory, for tests.
+	Events EventLog
+	// Secret, when set, is the key POST /events signatures are checked with.
+	Secret []byte
+	// Now is the clock signatures are checked against; nil is time.Now.
+	Now func() time.Time
 
-	seenMu sync.Mutex
-	seen   map[string]Outcome
+	memOnce sync.Once
+	mem     *MemoryEvents
+}
+
+// EventLog claims event ids so each takes effect once per automation.
+type EventLog interface {
+	ClaimEvent(ctx context.Context, automationID, eventID string) (store.Claim, error)
+	CompleteEvent(ctx context.Context, automationID, eventID string, outcome json.RawMessage) error
+	ReleaseEvent(ctx context.Context, automationID, eventID string) error
+}
+
+var _ EventLog = (*store.Store)(nil)
+
+func (in *Ingester) events() EventLog {
+	if in.Events != nil {
+		return in.Events
+	}
+	in.memOnce.Do(func() { in.mem = NewMemoryEvents() })
+	return in.mem
+}
+
+func (in *Ingester) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
 }
 
 // WorkflowID derives a run's id from the automation and lead ids (never from
@@ -109,22 +143,25 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 	wfID := WorkflowID(p, leadID, ev.ID)
 	// An enrolled lead receives every later event, whatever its type, so
 	// waits and goals see it; only enrolment needs the trigger to match.
-	if p.Doc.AutomationTrigger != ev.Type {
+	// The run applies each event id once, so signals need no claim.
+	signalOr := func(result, reason string) (*Outcome, error) {
 		if err := in.signal(ctx, wfID, ev); err == nil {
 			o.Result, o.WorkflowID = Signalled, wfID
 			return o, nil
 		} else if !isNotFound(err) {
-			return nil, err
+			return nil, fmt.Errorf("signalling %s: %w", wfID, err)
 		}
-		return nil, nil // not enrolled and not a trigger for it: not listed
+		if result == "" {
+			return nil, nil
+		}
+		o.Result, o.Reason = result, reason
+		return o, nil
+	}
+	if p.Doc.AutomationTrigger != ev.Type {
+		return signalOr("", "") // not enrolled and not a trigger for it: not listed
 	}
 	if !p.Doc.Active() {
-		o.Result, o.Reason = Skipped, "automation inactive"
-		return o, nil
-	}
-	if key := p.Doc.ID + "|" + ev.ID; in.remembered(key) {
-		o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "event already processed"
-		return o, nil
+		return signalOr(Skipped, "automation inactive")
 	}
 	ok, err := p.Trigger().Accepts(expr.Vars{Lead: ev.Lead, Event: ev.Map(), Previous: ev.Previous, Now: ev.OccurredAt})
 	if err != nil {
@@ -132,35 +169,75 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 		return o, nil
 	}
 	if !ok {
-		// A lead already enrolled still gets the event.
-		if err := in.signal(ctx, wfID, ev); err == nil {
-			o.Result, o.WorkflowID = Signalled, wfID
-			return o, nil
+		return signalOr(Skipped, "filter false")
+	}
+
+	// Enrolment: claim the event id durably first, so that of any number of
+	// concurrent or later deliveries exactly one may start a run.
+	claim, err := in.events().ClaimEvent(ctx, p.Doc.ID, ev.ID)
+	if err != nil {
+		return nil, fmt.Errorf("recording event %s: %w", ev.ID, err)
+	}
+	if !claim.Claimed {
+		o.Result, o.Reason = Skipped, "event already being processed"
+		if claim.Done {
+			o.Reason = "event already processed"
+			var prev Outcome
+			if json.Unmarshal(claim.Outcome, &prev) == nil {
+				o.Version, o.WorkflowID, o.RunID = prev.Version, prev.WorkflowID, prev.RunID
+				if prev.Result != "" {
+					o.Reason += " (" + prev.Result + ")"
+				}
+			}
 		}
-		o.Result, o.Reason = Skipped, "filter false"
 		return o, nil
 	}
-	run, err := in.Temporal.ExecuteWorkflow(ctx, in.startOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
-	if err == nil {
-		o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
-		in.remember(p.Doc.ID+"|"+ev.ID, *o)
-		in.Log.Info().Str("workflow_id", wfID).Str("run_id", run.GetRunID()).Str("automation_id", p.Doc.ID).Str("event_id", ev.ID).Msg("lead enrolled")
-		return o, nil
-	}
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if !errors.As(err, &started) {
-		return nil, fmt.Errorf("starting workflow: %w", err)
-	}
-	// Already running: deliver the event to it. The run ignores an event id
-	// it has applied, so concurrent or repeated deliveries change nothing.
-	if err := in.signal(ctx, wfID, ev); err == nil {
-		o.Result, o.WorkflowID, o.Reason = Signalled, wfID, "already enrolled"
-		return o, nil
-	} else if !isNotFound(err) {
+	if err := in.enrol(ctx, p, ev, wfID, leadID, o); err != nil {
+		if rerr := in.events().ReleaseEvent(context.WithoutCancel(ctx), p.Doc.ID, ev.ID); rerr != nil {
+			in.Log.Warn().Err(rerr).Str("event_id", ev.ID).Msg("event claim not released; a retry is possible after the lease")
+		}
 		return nil, err
 	}
-	o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "re-enrolment not allowed"
+	done, _ := json.Marshal(o)
+	if err := in.events().CompleteEvent(context.WithoutCancel(ctx), p.Doc.ID, ev.ID, done); err != nil {
+		// The run started; a retry after the lease finds it and only signals.
+		return nil, fmt.Errorf("recording the outcome of event %s: %w", ev.ID, err)
+	}
 	return o, nil
+}
+
+// enrol starts a run, or signals the lead's running one (start with
+// conflict policy FAIL, then signal: the server decides atomically which
+// delivery starts the run). A run that closes between the two is retried
+// when re-enrolment allows it.
+func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID, leadID string, o *Outcome) error {
+	for attempt := 0; ; attempt++ {
+		run, err := in.Temporal.ExecuteWorkflow(ctx, in.startOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
+		if err == nil {
+			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
+			in.Log.Info().Str("workflow_id", wfID).Str("run_id", run.GetRunID()).Str("automation_id", p.Doc.ID).Str("event_id", ev.ID).Msg("lead enrolled")
+			return nil
+		}
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if !errors.As(err, &started) {
+			return fmt.Errorf("starting workflow: %w", err)
+		}
+		// Already running: deliver the event to it. The run ignores an
+		// event id it has applied.
+		err = in.signal(ctx, wfID, ev)
+		if err == nil {
+			o.Result, o.WorkflowID, o.Reason = Signalled, wfID, "already enrolled"
+			return nil
+		}
+		if !isNotFound(err) {
+			return fmt.Errorf("signalling %s: %w", wfID, err)
+		}
+		if p.Doc.ReenrollmentMode() == automation.ReenrollAfterFinish && attempt < 3 {
+			continue // the previous run closed in between: enrol again
+		}
+		o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "re-enrolment not allowed"
+		return nil
+	}
 }
 
 func (in *Ingester) startOptions(p *plan.Plan, ev event.Lead, wfID, leadID string) client.StartWorkflowOptions {
@@ -199,22 +276,4 @@ func (in *Ingester) signal(ctx context.Context, wfID string, ev event.Lead) erro
 func isNotFound(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
-}
-
-const maxRemembered = 100_000
-
-func (in *Ingester) remembered(key string) bool {
-	in.seenMu.Lock()
-	defer in.seenMu.Unlock()
-	_, ok := in.seen[key]
-	return ok
-}
-
-func (in *Ingester) remember(key string, o Outcome) {
-	in.seenMu.Lock()
-	defer in.seenMu.Unlock()
-	if in.seen == nil || len(in.seen) > maxRemembered {
-		in.seen = map[string]Outcome{}
-	}
-	in.seen[key] = o
 }
