@@ -20,8 +20,10 @@ import (
 	"github.com/conecrm/automation-runtime/internal/devserver"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/internal/logging"
+	"github.com/conecrm/automation-runtime/internal/runtime"
 	"github.com/conecrm/automation-runtime/internal/sandbox"
 	"github.com/conecrm/automation-runtime/internal/temporalx"
+	"github.com/conecrm/automation-runtime/starter/server"
 )
 
 // dev runs the whole stack in the foreground: the Temporal dev server on its
@@ -85,25 +87,25 @@ func dev([]string) int {
 	}
 	defer c.Close()
 	// Demo credentials, unless the environment sets real ones.
-	setDefaultEnv(envAPIToken, demoAPIToken)
+	setDefaultEnv(server.EnvAPIToken, demoAPIToken)
 	setDefaultEnv(ingest.SecretEnv, demoSigningSecret)
-	cfg, err := loadConfig()
+	cfg, err := server.ConfigFromEnv()
 	if err != nil {
 		return fatal(log, err, "configuration incomplete")
 	}
-	st, err := openStore(ctx, cfg)
+	cfg.TaskQueue = runtime.TaskQueue()
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
-		return fatal(log, err, "cannot open the database (check DATABASE_URL, or DATA_DIR for the SQLite file)")
+		return fatal(log, err, dbHint)
 	}
 	defer st.Close()
-	h, err := newApp(ctx, c, st, cfg, log)
+	app, err := server.New(ctx, c, st, cfg, log)
 	if err != nil {
-		log.Error().Err(err).Msg("cannot load automations")
-		return 1
+		return fatal(log, err, "cannot load automations")
 	}
 	addr := cfg.Addr
 	go func() {
-		if err := listen(ctx, addr, h, log); err != nil {
+		if err := server.Listen(ctx, addr, app.Handler, log); err != nil {
 			log.Error().Err(err).Msg("starter stopped")
 			stop()
 		}
@@ -163,9 +165,9 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 		}
 		fmt.Printf("\nRun %s %s\n  Web UI: %s/namespaces/default/workflows/%s/%s/history\n", o.WorkflowID, state, uiURL, url.PathEscape(o.WorkflowID), o.RunID)
 	}
-	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in %s/temporal.log\n", uiURL, addr, envOr("DATA_DIR", defaultDataDir))
-	fmt.Printf("\nAPI token (%s): %s\n", envAPIToken, os.Getenv(envAPIToken))
-	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(envAPIToken), addr)
+	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in %s/temporal.log\n", uiURL, addr, envOr("DATA_DIR", server.DefaultDataDir))
+	fmt.Printf("\nAPI token (%s): %s\n", server.EnvAPIToken, os.Getenv(server.EnvAPIToken))
+	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(server.EnvAPIToken), addr)
 	fmt.Printf("\nSend another event (a fresh event id each time; --new-lead for a new lead), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  %s=%s bin/starter trigger --event %s --new-ids\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv), path)
 	fmt.Println("or with curl (edit the file's id to make it a new delivery):")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/starter/server"
 )
 
 // triggerCmd signs an event file with EVENTS_SIGNING_SECRET and posts it to
@@ -26,7 +27,7 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 	fs := flag.NewFlagSet("trigger", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("event", "", "the lead event JSON file")
-	base := fs.String("url", envOr(envStarterURL, "http://"+envOr("STARTER_ADDR", defaultAddr)), "the starter's base URL")
+	base := fs.String("url", envOr(envStarterURL, "http://"+envOr(server.EnvAddr, server.DefaultAddr)), "the starter's base URL")
 	newIDs := fs.Bool("new-ids", false, "give the event a fresh id and occurredAt")
 	newLead := fs.Bool("new-lead", false, "with --new-ids, also a fresh lead.id")
 	if err := fs.Parse(args); err != nil {
@@ -107,9 +108,9 @@ func importCmd(stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "usage: starter import DIR")
 		return 2
 	}
-	cfg, _ := loadConfig()
+	cfg, _ := server.ConfigFromEnv()
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "starter import: cannot open the database: %v\n", err)
 		return 1
@@ -131,9 +132,9 @@ func exportCmd(stdout, stderr io.Writer, args []string) int {
 		fmt.Fprintln(stderr, "usage: starter export DIR")
 		return 2
 	}
-	cfg, _ := loadConfig()
+	cfg, _ := server.ConfigFromEnv()
 	ctx := context.Background()
-	st, err := openStore(ctx, cfg)
+	st, err := server.OpenStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "starter export: cannot open the database: %v\n", err)
 		return 1

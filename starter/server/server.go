@@ -1,0 +1,212 @@
+// Package server assembles the starter's HTTP service: signed POST /events,
+// the automation and CRM-integration APIs behind a bearer token, /healthz;
+// over the durable store and a Temporal client.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/crm"
+	crmapi "github.com/conecrm/automation-runtime/internal/crm/api"
+	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/internal/store/crmstore"
+)
+
+// Environment variables (see README, Configuration).
+const (
+	EnvAddr           = "STARTER_ADDR"
+	EnvAPIToken       = "STARTER_API_TOKEN"
+	EnvDatabaseURL    = "DATABASE_URL"
+	EnvDataDir        = "DATA_DIR"
+	EnvAutomationsDir = "AUTOMATIONS_DIR"
+	EnvRefresh        = "CATALOG_REFRESH"
+	DefaultAddr       = "127.0.0.1:8080"
+	DefaultDataDir    = "data"
+)
+
+// Config is the starter's configuration.
+type Config struct {
+	Addr           string
+	AutomationsDir string
+	DataDir        string
+	DatabaseURL    string
+	APIToken       string
+	EventsSecret   string
+	TaskQueue      string
+	Namespace      string
+	// Refresh is how often the catalog re-reads the store, for changes
+	// other starters sharing the database made.
+	Refresh time.Duration
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// ConfigFromEnv reads the configuration; the error names every missing
+// required variable (the returned Config is usable for store commands).
+func ConfigFromEnv() (Config, error) {
+	c := Config{
+		Addr:           envOr(EnvAddr, DefaultAddr),
+		AutomationsDir: envOr(EnvAutomationsDir, "automations"),
+		DataDir:        envOr(EnvDataDir, DefaultDataDir),
+		DatabaseURL:    os.Getenv(EnvDatabaseURL),
+		APIToken:       os.Getenv(EnvAPIToken),
+		EventsSecret:   os.Getenv(ingest.SecretEnv),
+		TaskQueue:      envOr("TASK_QUEUE", "automations"),
+		Namespace:      envOr("TEMPORAL_NAMESPACE", "default"),
+		Refresh:        5 * time.Second,
+	}
+	var problems []string
+	if v := os.Getenv(EnvRefresh); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a positive duration such as 5s", EnvRefresh, v))
+		} else {
+			c.Refresh = d
+		}
+	}
+	if c.APIToken == "" {
+		problems = append(problems, "set "+EnvAPIToken+" (the bearer token of /api/*)")
+	}
+	if c.EventsSecret == "" {
+		problems = append(problems, "set "+ingest.SecretEnv+" (the key POST /events signatures are checked with)")
+	}
+	if len(problems) > 0 {
+		return c, errors.New(strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// OpenStore opens the configured store: DATABASE_URL, else the SQLite file
+// in the data directory.
+func OpenStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DatabaseURL: cfg.DatabaseURL, DataDir: cfg.DataDir})
+}
+
+// App is the assembled service.
+type App struct {
+	Handler  http.Handler
+	Catalog  *catalog.Catalog
+	Ingester *ingest.Ingester
+	API      *catalog.API
+}
+
+// New imports the automations directory into the store, loads the catalog
+// and keeps it refreshed until ctx ends.
+func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log zerolog.Logger) (*App, error) {
+	if cfg.AutomationsDir != "" {
+		res, err := catalog.ImportDir(ctx, st, cfg.AutomationsDir)
+		if err != nil {
+			if perr := st.Ping(ctx); perr != nil {
+				return nil, fmt.Errorf("importing %s: %w", cfg.AutomationsDir, err)
+			}
+			// Invalid files are reported; the valid ones are imported.
+			log.Error().Err(err).Str("dir", cfg.AutomationsDir).Msg("some automation files were not imported")
+		}
+		log.Info().Str("dir", cfg.AutomationsDir).Interface("imported", res).Str("database", st.Where()).Msg("automations imported")
+	}
+	cat := catalog.New()
+	if err := cat.Sync(ctx, st); err != nil {
+		if perr := st.Ping(ctx); perr != nil {
+			return nil, fmt.Errorf("loading automations: %w", err)
+		}
+		log.Error().Err(err).Msg("some stored automations do not compile; they do not enrol")
+	}
+	if cfg.Refresh > 0 {
+		go cat.Refresh(ctx, st, cfg.Refresh, log)
+	}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Secret: []byte(cfg.EventsSecret)}
+	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
+	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
+	return &App{Handler: h, Catalog: cat, Ingester: in, API: api}, nil
+}
+
+// CRMHandler serves /api/crm_integrations over the store, or explains why
+// it cannot (no CRM_SECRETS_KEY to seal credentials with).
+func CRMHandler(st *store.Store, log zerolog.Logger) http.Handler {
+	cipher, err := crm.NewCipherFromEnv()
+	if err != nil {
+		log.Warn().Err(err).Msg("CRM integrations API disabled")
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			ingest.WriteJSON(w, http.StatusServiceUnavailable, ingest.ErrorResponse{Error: "CRM integrations are not configured: " + err.Error()})
+		})
+	}
+	return crmapi.New(crmstore.New(st), cipher, log)
+}
+
+// Handler routes POST /events (signed), /api/* (bearer token) and
+// /healthz (open; 503 when the database does not answer).
+func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token string, st *store.Store) http.Handler {
+	apiMux := http.NewServeMux()
+	api.Register(apiMux)
+	if crmH != nil {
+		apiMux.Handle("/api/crm_integrations", crmH)
+		apiMux.Handle("/api/crm_integrations/", crmH)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /events", in.HandleEvents)
+	mux.Handle("/api/", RequireToken(token, apiMux))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if st != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := st.Ping(ctx); err != nil {
+				ingest.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+				return
+			}
+		}
+		ingest.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	return mux
+}
+
+// RequireToken answers 401 unless the request carries
+// "Authorization: Bearer <token>" (compared in constant time). An empty
+// token admits nobody.
+func RequireToken(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="starter"`)
+			ingest.WriteJSON(w, http.StatusUnauthorized, ingest.ErrorResponse{Error: "missing or wrong bearer token (Authorization: Bearer $" + EnvAPIToken + ")"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Listen serves h on addr until ctx ends, then shuts down gracefully.
+func Listen(ctx context.Context, addr string, h http.Handler, log zerolog.Logger) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info().Str("addr", addr).Msg("starter listening")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
