@@ -1,0 +1,63 @@
+package plan
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/nodes"
+)
+
+// FuzzParseAndCompile: parsing and validating any bytes never panics; every
+// rejection is an error or a problem with a message; whatever compiles
+// reloads from its canonical form to the same version.
+func FuzzParseAndCompile(f *testing.F) {
+	for _, file := range exampleFiles(f) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, r := range validationRules() {
+		if r.name == "node count" {
+			continue // large; the fuzzer gains nothing from it
+		}
+		f.Add(mustJSON(f, r.bad))
+	}
+	for _, s := range []string{``, `null`, `[]`, `{}`, `{"nodes":null}`, `{"nodes":[null]}`, `{"nodes":[{"data":[]}]}`, `{"goal":{"query":{}}}`, `{"edges":[{"source":"a","target":"a"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := automation.Parse(data)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("rejection without a message")
+			}
+			return
+		}
+		_ = doc.Canonical()
+		if _, err := doc.MarshalJSON(); err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		p, problems := Compile(doc, nodes.Builtin())
+		if p == nil && len(problems) == 0 {
+			t.Fatal("no plan and no problems")
+		}
+		for _, pr := range problems {
+			if strings.TrimSpace(pr.Message) == "" {
+				t.Fatalf("problem without a message: %+v", pr)
+			}
+		}
+		if p != nil {
+			q, err := Load(p.Canonical)
+			if err != nil {
+				t.Fatalf("canonical form does not reload: %v\n%s", err, p.Canonical)
+			}
+			if q.Version != p.Version {
+				t.Fatalf("reloaded version %s, want %s", q.Version, p.Version)
+			}
+		}
+	})
+}
