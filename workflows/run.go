@@ -244,7 +244,7 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 		return r.failed(ctx, node, err)
 	}
 	if out.Output != nil {
-		r.steps[node.ID] = normalize(out.Output)
+		r.steps[node.ID] = normalize(out.Output) //workflowcheck:ignore encoding/json is deterministic here (sorted map keys)
 	}
 	r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Handle: out.Handle, Summary: out.Summary})
 	if out.End {
