@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/starter/server"
+)
+
+// A database that does not answer at start: a clear message and exit 1,
+// before anything listens.
+func TestServeDatabaseUnavailable(t *testing.T) {
+	t.Setenv(server.EnvAPIToken, "t")
+	t.Setenv(ingest.SecretEnv, "s")
+	t.Setenv(server.EnvDatabaseURL, "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2")
+	t.Setenv(server.EnvAddr, "127.0.0.1:0")
+	stderr := captureStderr(t, func() {
+		if code := serve(nil); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
+	})
+	if !strings.Contains(stderr, "cannot open the database") || !strings.Contains(stderr, "unavailable") || strings.Contains(stderr, "pw") {
+		t.Fatalf("stderr %q", stderr)
+	}
+}
+
+func TestServeNeedsSecrets(t *testing.T) {
+	t.Setenv(server.EnvAPIToken, "")
+	t.Setenv(ingest.SecretEnv, "")
+	stderr := captureStderr(t, func() {
+		if code := serve(nil); code != 1 {
+			t.Errorf("exit code %d, want 1", code)
+		}
+	})
+	if !strings.Contains(stderr, server.EnvAPIToken) || !strings.Contains(stderr, ingest.SecretEnv) {
+		t.Fatalf("stderr %q", stderr)
+	}
+}
+
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, _ := os.Pipe()
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	f()
+	w.Close()
+	os.Stderr = old
+	return <-done
+}
+
+func TestTriggerSignsAndPosts(t *testing.T) {
+	secret := "trigger-secret"
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		if err := ingest.Verify([]byte(secret), r.Header.Get(ingest.HeaderTimestamp), r.Header.Get(ingest.HeaderSignature), got, time.Now()); err != nil {
+			http.Error(w, err.Error(), 401)
+			return
+		}
+		_, _ = w.Write([]byte(`{"eventId":"x","automations":[]}`))
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "ev.json")
+	_ = os.WriteFile(file, []byte(`{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1"}}`), 0o644)
+
+	t.Setenv(ingest.SecretEnv, secret)
+	var out, errOut bytes.Buffer
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL}); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "HTTP 200") {
+		t.Fatalf("output %q", out.String())
+	}
+	out.Reset()
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL, "--new-ids", "--new-lead"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var ev map[string]any
+	_ = json.Unmarshal(got, &ev)
+	if ev["id"] == "e1" || ev["lead"].(map[string]any)["id"] == "l1" {
+		t.Fatalf("--new-ids --new-lead kept the ids: %s", got)
+	}
+	t.Setenv(ingest.SecretEnv, "wrong")
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL}); code != 1 {
+		t.Fatalf("a rejected event exits %d, want 1", code)
+	}
+	t.Setenv(ingest.SecretEnv, "")
+	if code := triggerCmd(&out, &errOut, []string{"--event", file}); code != 2 {
+		t.Fatalf("no secret: exit %d, want 2", code)
+	}
+}
+
+func TestImportExportCommands(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv(server.EnvDataDir, data)
+	t.Setenv(server.EnvDatabaseURL, "")
+	var out, errOut bytes.Buffer
+	dir := filepath.Join("..", "automations")
+	if code := importCmd(&out, &errOut, []string{dir}); code != 0 {
+		t.Fatalf("import: %d %s %s", code, out.String(), errOut.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if !strings.Contains(out.String(), strconv.Itoa(len(files))+" created") {
+		t.Fatalf("import output %q", out.String())
+	}
+	out.Reset()
+	if code := importCmd(&out, &errOut, []string{dir}); code != 0 || !strings.Contains(out.String(), strconv.Itoa(len(files))+" unchanged") {
+		t.Fatalf("second import: %d %q", code, out.String())
+	}
+	exp := t.TempDir()
+	out.Reset()
+	if code := exportCmd(&out, &errOut, []string{exp}); code != 0 {
+		t.Fatalf("export: %d %s", code, errOut.String())
+	}
+	written, _ := filepath.Glob(filepath.Join(exp, "*.json"))
+	if len(written) != len(files) {
+		t.Fatalf("exported %d files, want %d", len(written), len(files))
+	}
+	if code := importCmd(&out, &errOut, nil); code != 2 {
+		t.Fatalf("import without DIR: %d", code)
+	}
+}
