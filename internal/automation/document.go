@@ -51,7 +51,8 @@ type Document struct {
 	Goal     *Condition `json:"goal,omitempty"`
 	Timezone string     `json:"timezone,omitempty"`
 
-	extra map[string]json.RawMessage
+	extra     map[string]json.RawMessage
+	goalExtra map[string]json.RawMessage
 }
 
 // Condition is a CEL expression or a ConeCRM QueryBuilder query.
@@ -114,7 +115,7 @@ func Parse(data []byte) (*Document, error) {
 func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := position(data, syn.Offset)
+		line, col := position(data, syn.Offset-1) // Offset is just past the bad byte
 		return fmt.Errorf("malformed JSON at line %d, column %d: %w", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError
@@ -246,10 +247,11 @@ func marshalNoEscape(v any) ([]byte, error) {
 
 // Known fields per object, used to split off the fields we keep verbatim.
 var (
-	documentFields = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "goal", "timezone"}
-	nodeFields     = []string{"id", "type", "data"}
-	edgeFields     = []string{"id", "source", "target", "sourceHandle", "targetHandle"}
-	refFields      = []string{"id"}
+	documentFields  = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "timezone"} // goal: kept to split off its own extras
+	conditionFields = []string{"expression", "query"}
+	nodeFields      = []string{"id", "type", "data"}
+	edgeFields      = []string{"id", "source", "target", "sourceHandle", "targetHandle"}
+	refFields       = []string{"id"}
 )
 
 func (r *Ref) UnmarshalJSON(b []byte) error {
@@ -284,12 +286,46 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	}
 	*d = Document(p)
 	d.extra = extra
+	if raw, ok := extra["goal"]; ok {
+		delete(extra, "goal")
+		if d.goalExtra, err = extraFields(raw, conditionFields); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 func (d Document) MarshalJSON() ([]byte, error) {
 	type plain Document
-	return mergeExtra(plain(d), d.extra)
+	p := plain(d)
+	extra := d.extra
+	if d.Goal != nil && len(d.goalExtra) > 0 {
+		goal, err := mergeExtra(d.Goal, d.goalExtra)
+		if err != nil {
+			return nil, err
+		}
+		p.Goal = nil
+		extra = cloneRaw(d.extra)
+		if extra == nil {
+			extra = map[string]json.RawMessage{}
+		}
+		extra["goal"] = goal
+	}
+	return mergeExtra(p, extra)
+}
+
+// Export encodes the document as it was read, UI fields included, without
+// the HTML escaping of json.Marshal, so that "&&" and "<" stay as written.
+func (d *Document) Export() ([]byte, error) {
+	b, err := d.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (n *Node) UnmarshalJSON(b []byte) error {
@@ -376,6 +412,7 @@ func (d *Document) Clone() *Document {
 	}
 	c := *d
 	c.extra = cloneRaw(d.extra)
+	c.goalExtra = cloneRaw(d.goalExtra)
 	if d.Franchise != nil {
 		f := *d.Franchise
 		f.extra = cloneRaw(f.extra)

@@ -37,9 +37,18 @@ func FuzzParseAndCompile(f *testing.F) {
 			}
 			return
 		}
-		_ = doc.Canonical()
-		if _, err := doc.MarshalJSON(); err != nil {
+		exported, err := doc.Export()
+		if err != nil {
 			t.Fatalf("export: %v", err)
+		}
+		if len(exported) <= automation.MaxDocumentBytes {
+			again, err := automation.Parse(exported)
+			if err != nil {
+				t.Fatalf("export does not parse: %v\n%s", err, exported)
+			}
+			if string(again.Canonical()) != string(doc.Canonical()) {
+				t.Fatalf("export changed the document:\n%s\n%s", doc.Canonical(), again.Canonical())
+			}
 		}
 		p, problems := Compile(doc, nodes.Builtin())
 		if p == nil && len(problems) == 0 {
