@@ -1,0 +1,264 @@
+package workflows_test
+
+// Tests against a real Temporal dev server (bin/temporal): the recorded
+// histories of every example automation, the history-size comparison with
+// hand-written workflows, and end-to-end runs against the ConeCRM sandbox.
+// They are skipped with -short.
+
+import (
+	stdcontext "context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/conecrm/automation-runtime/internal/devserver"
+	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/workflows"
+	"github.com/conecrm/automation-runtime/workflows/dryrun"
+)
+
+var (
+	serverOnce sync.Once
+	server     *devserver.Server
+	serverErr  error
+	tc         client.Client
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tc != nil {
+		tc.Close()
+	}
+	if server != nil {
+		server.Stop()
+	}
+	os.Exit(code)
+}
+
+// temporalClient starts one dev server for the test binary.
+func temporalClient(t *testing.T) client.Client {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server (skipped with -short)")
+	}
+	serverOnce.Do(func() {
+		logf, err := os.CreateTemp("", "workflows-temporal-*.log")
+		if err != nil {
+			serverErr = err
+			return
+		}
+		server, serverErr = devserver.Start(stdcontext.Background(), devserver.Options{UIPort: -1, Log: logf})
+		if serverErr != nil {
+			return
+		}
+		tc, serverErr = client.Dial(client.Options{HostPort: server.Address, Logger: quietLogger{}})
+	})
+	if serverErr != nil {
+		t.Fatalf("temporal dev server: %v", serverErr)
+	}
+	return tc
+}
+
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
+
+// startWorker runs a worker with recorder activities on its own task queue.
+func startWorker(t *testing.T, c client.Client, queue string, fail map[string]string) *dryrun.Recorder {
+	t.Helper()
+	w := worker.New(c, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	for _, hw := range workflows.HandwrittenWorkflows {
+		w.RegisterWorkflow(hw)
+	}
+	w.RegisterWorkflow(workflows.HandwrittenNode)
+	rec := &dryrun.Recorder{Fail: fail}
+	rec.Register(w)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return rec
+}
+
+// history returns the events of one run.
+func history(ctx stdcontext.Context, c client.Client, id, runID string) (*historypb.History, error) {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		h.Events = append(h.Events, ev)
+	}
+	return h, nil
+}
+
+// parked reports whether the run is idle in a timer: a timer open, no
+// activity in flight, the last workflow task completed.
+func parked(h *historypb.History) bool {
+	timers, acts := 0, 0
+	idle := false
+	for _, e := range h.Events {
+		switch e.EventType {
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			timers++
+		case enumspb.EVENT_TYPE_TIMER_FIRED, enumspb.EVENT_TYPE_TIMER_CANCELED:
+			timers--
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			acts++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCELED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+			acts--
+		}
+		switch e.EventType {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			idle = true
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, enumspb.EVENT_TYPE_TIMER_FIRED,
+			enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+			idle = false
+		}
+	}
+	return timers > 0 && acts == 0 && idle
+}
+
+// scenario is one recorded run: a workflow, its input, the events signalled
+// once it is parked, and whether it is cancelled once parked afterwards.
+type scenario struct {
+	name     string
+	workflow any // workflows.WorkflowName or a hand-written function
+	input    any
+	fail     map[string]string
+	signals  []event.Lead
+	cancel   bool
+}
+
+// outcome is how a scenario's run ended and the histories of its runs
+// (several after continue-as-new).
+type outcome struct {
+	histories []*historypb.History
+	result    workflows.Result
+	err       error
+}
+
+func (o outcome) events() int {
+	n := 0
+	for _, h := range o.histories {
+		n += len(h.Events)
+	}
+	return n
+}
+
+func runScenario(t *testing.T, c client.Client, sc scenario) outcome {
+	t.Helper()
+	ctx, cancel := stdcontext.WithTimeout(stdcontext.Background(), 2*time.Minute)
+	defer cancel()
+	queue := fmt.Sprintf("test-%s-%d", sc.name, time.Now().UnixNano())
+	startWorker(t, c, queue, sc.fail)
+	id := "automation/" + sc.name + "/lead/" + leadID + fmt.Sprint("/", time.Now().UnixNano())
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, sc.workflow, sc.input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitParked := func() {
+		for ctx.Err() == nil {
+			desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+			if err == nil && desc.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				return
+			}
+			if err == nil {
+				if h, err := history(ctx, c, id, desc.WorkflowExecutionInfo.Execution.RunId); err == nil && parked(h) {
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for _, ev := range sc.signals {
+		waitParked()
+		if err := c.SignalWorkflow(ctx, id, "", workflows.SignalLeadEvent, ev); err != nil {
+			t.Logf("signal %s not delivered: %v", ev.ID, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if sc.cancel {
+		waitParked()
+		if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+			t.Fatalf("cancel: %v", err)
+		}
+	}
+	var out outcome
+	if sc.workflow == workflows.WorkflowName {
+		out.err = c.GetWorkflow(ctx, id, "").Get(ctx, &out.result)
+	} else {
+		var s string
+		out.err = c.GetWorkflow(ctx, id, "").Get(ctx, &s)
+	}
+	for runID := run.GetRunID(); runID != ""; {
+		h, err := history(ctx, c, id, runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.histories = append(out.histories, h)
+		runID = ""
+		if last := h.Events[len(h.Events)-1]; last.EventType == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
+			runID = last.GetWorkflowExecutionContinuedAsNewEventAttributes().NewExecutionRunId
+		}
+	}
+	return out
+}
+
+// saveHistories writes the histories as JSON files the replayer reads.
+func saveHistories(t *testing.T, name string, hs []*historypb.History) {
+	t.Helper()
+	for i, h := range hs {
+		file := name + ".json"
+		if i > 0 {
+			file = fmt.Sprintf("%s.run%d.json", name, i+1)
+		}
+		b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(historiesDir, file), append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const historiesDir = "testdata/histories"
+
+func isCancelled(err error) bool {
+	var ce interface{ Error() string }
+	return err != nil && errors.As(err, &ce) && (containsAny(err.Error(), "canceled", "cancelled"))
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if len(s) >= len(x) {
+			for i := 0; i+len(x) <= len(s); i++ {
+				if s[i:i+len(x)] == x {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
