@@ -88,4 +88,3 @@ func TestNodeType(t *testing.T) {
 		}
 	}
 }
-
