@@ -169,7 +169,7 @@ func Compile(src string, kind Kind) (*Program, error) {
 	}
 	prog, err := e.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, fmt.Errorf("program: %w", err)
+		return nil, fmt.Errorf("does not compile: %w", err) // constant folding found an error
 	}
 	return &Program{Source: src, Kind: kind, prog: prog}, nil
 }
