@@ -125,3 +125,12 @@ func compileJSON(t testing.TB, v any) (*Plan, automation.Problems) {
 	}
 	return Compile(doc, nodes.Builtin())
 }
+
+func parseObj(t testing.TB, d obj) (*automation.Document, error) {
+	t.Helper()
+	doc, err := automation.Parse(mustJSON(t, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc, nil
+}
