@@ -263,9 +263,12 @@ func (in *Ingester) startOptions(p *plan.Plan, ev event.Lead, wfID, leadID strin
 		TaskQueue:                in.TaskQueue,
 		WorkflowIDReusePolicy:    reuse,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		TypedSearchAttributes:    temporal.NewSearchAttributes(sa...),
-		StaticSummary:            fmt.Sprintf("%s · lead %s", p.Doc.Name, leadID),
-		StaticDetails:            fmt.Sprintf("Automation %s version %s, trigger %s, enrolled by event %s", p.Doc.ID, p.Version, p.Doc.AutomationTrigger, ev.ID),
+		// Without this the SDK hides the conflict and returns the existing
+		// run, which would be reported as a new enrolment.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(sa...),
+		StaticSummary:                            fmt.Sprintf("%s · lead %s", p.Doc.Name, leadID),
+		StaticDetails:                            fmt.Sprintf("Automation %s version %s, trigger %s, enrolled by event %s", p.Doc.ID, p.Version, p.Doc.AutomationTrigger, ev.ID),
 	}
 }
 
