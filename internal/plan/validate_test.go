@@ -97,7 +97,7 @@ func validationRules() []rule {
 		{name: "switch needs a case",
 			bad:  branch(node("route", "switch", obj{"cases": []obj{}}), "default"),
 			good: branch(node("route", "switch", obj{"cases": []obj{{"handle": "a", "expression": "true"}}}), "a", "default"),
-			want: automation.Problem{NodeID: "route", Path: "nodes[1].data.cases", Message: "must have at least 1 items"}},
+			want: automation.Problem{NodeID: "route", Path: "nodes[1].data.cases", Message: "must have at least 1 item"}},
 		{name: "switch case may not be called default",
 			bad:  branch(node("route", "switch", obj{"cases": []obj{{"handle": "default", "expression": "true"}}}), "default"),
 			good: branch(node("route", "switch", obj{"cases": []obj{{"handle": "a", "expression": "true"}}}), "a", "default"),

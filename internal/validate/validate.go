@@ -87,12 +87,12 @@ func Message(fe validator.FieldError) string {
 		if fe.Kind() == reflect.String {
 			return fmt.Sprintf("must be at most %s characters", fe.Param())
 		}
-		return fmt.Sprintf("must have at most %s items", fe.Param())
+		return fmt.Sprintf("must have at most %s", items(fe.Param()))
 	case "min":
 		if fe.Kind() == reflect.String {
 			return fmt.Sprintf("must be at least %s characters", fe.Param())
 		}
-		return fmt.Sprintf("must have at least %s items", fe.Param())
+		return fmt.Sprintf("must have at least %s", items(fe.Param()))
 	case "excluded_with":
 		return fmt.Sprintf("cannot be set together with %s", jsonName(fe.Param()))
 	case "required_without":
@@ -111,4 +111,11 @@ func jsonName(field string) string {
 		return field
 	}
 	return strings.ToLower(field[:1]) + field[1:]
+}
+
+func items(n string) string {
+	if n == "1" {
+		return "1 item"
+	}
+	return n + " items"
 }
