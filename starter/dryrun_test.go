@@ -12,21 +12,22 @@ import (
 	"github.com/conecrm/automation-runtime/workflows/dryrun"
 )
 
-// eventFor writes the demo lead event re-typed as the automation's trigger.
+// eventFor writes a lead event of the given type; lead adds or replaces
+// lead fields.
 func eventFor(t *testing.T, trigger string, lead map[string]any) string {
 	t.Helper()
-	data, err := os.ReadFile("../automations/events/demo-lead-created.json")
-	if err != nil {
-		t.Fatal(err)
+	l := map[string]any{
+		"id": "0193a4c2-0000-7000-8000-00000000c0a1", "subject": "2025 Honda Civic Touring", "category": "CAR", "priority": 2,
+		"formName":  "Website test-drive form",
+		"franchise": map[string]any{"id": "0193a4c2-0000-7000-8000-00000000f001"},
+		"stage":     map[string]any{"id": "0193a4c2-0000-7000-8000-0000000005a1"},
+		"contact":   map[string]any{"id": "0193a4c2-0000-7000-8000-0000000c0001"},
+		"account":   map[string]any{"id": "0193a4c2-0000-7000-8000-00000000ac01"},
 	}
-	var ev map[string]any
-	if err := json.Unmarshal(data, &ev); err != nil {
-		t.Fatal(err)
-	}
-	ev["type"] = trigger
 	for k, v := range lead {
-		ev["lead"].(map[string]any)[k] = v
+		l[k] = v
 	}
+	ev := map[string]any{"id": "evt-dry-1", "type": trigger, "occurredAt": "2026-11-24T14:00:00Z", "lead": l}
 	p := filepath.Join(t.TempDir(), "event.json")
 	b, _ := json.Marshal(ev)
 	if err := os.WriteFile(p, b, 0o644); err != nil {
