@@ -45,7 +45,7 @@ type temporalEnv struct {
 	log     zerolog.Logger
 }
 
-func startTemporal(t *testing.T, withWorker bool) *temporalEnv {
+func startTemporal(t testing.TB, withWorker bool) *temporalEnv {
 	t.Helper()
 	srv := devserver.StartForTest(t, devserver.Options{})
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
@@ -70,13 +70,14 @@ func startTemporal(t *testing.T, withWorker bool) *temporalEnv {
 
 // starterStack is the starter's whole HTTP service over a store.
 type starterStack struct {
-	t   *testing.T
+	t   testing.TB
 	env *temporalEnv
 	url string
 	st  *store.Store
+	app *server.App
 }
 
-func (env *temporalEnv) starter(t *testing.T, st *store.Store, docs ...map[string]any) *starterStack {
+func (env *temporalEnv) starter(t testing.TB, st *store.Store, docs ...map[string]any) *starterStack {
 	t.Helper()
 	dir := t.TempDir()
 	for _, d := range docs {
@@ -94,7 +95,7 @@ func (env *temporalEnv) starter(t *testing.T, st *store.Store, docs ...map[strin
 	}
 	srv := httptest.NewServer(app.Handler)
 	t.Cleanup(srv.Close)
-	return &starterStack{t: t, env: env, url: srv.URL, st: st}
+	return &starterStack{t: t, env: env, url: srv.URL, st: st, app: app}
 }
 
 // event posts a signed lead event.

@@ -212,7 +212,7 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 // when re-enrolment allows it.
 func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID, leadID string, o *Outcome) error {
 	for attempt := 0; ; attempt++ {
-		run, err := in.Temporal.ExecuteWorkflow(ctx, in.startOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
+		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
 		if err == nil {
 			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
 			in.Log.Info().Str("workflow_id", wfID).Str("run_id", run.GetRunID()).Str("automation_id", p.Doc.ID).Str("event_id", ev.ID).Msg("lead enrolled")
@@ -240,7 +240,9 @@ func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID
 	}
 }
 
-func (in *Ingester) startOptions(p *plan.Plan, ev event.Lead, wfID, leadID string) client.StartWorkflowOptions {
+// StartOptions are the options a run of p for the lead is started with:
+// its id, reuse and conflict policies, search attributes and summary.
+func (in *Ingester) StartOptions(p *plan.Plan, ev event.Lead, wfID, leadID string) client.StartWorkflowOptions {
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 	if p.Doc.ReenrollmentMode() == automation.ReenrollAfterFinish {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
