@@ -115,7 +115,11 @@ func Parse(data []byte) (*Document, error) {
 func describeJSONError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		line, col := position(data, syn.Offset-1) // Offset is just past the bad byte
+		off := syn.Offset - 1 // Offset is just past the bad byte
+		if syn.Offset >= int64(len(data)) {
+			off = int64(len(data)) // the input ended: point just after it
+		}
+		line, col := position(data, off)
 		return fmt.Errorf("malformed JSON at line %d, column %d: %w", line, col, err)
 	}
 	var typ *json.UnmarshalTypeError

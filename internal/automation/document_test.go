@@ -207,7 +207,7 @@ func TestParseRejections(t *testing.T) {
 		name, data, want string
 	}{
 		{"malformed", "{\n  \"name\": \"x\",\n  \"nodes\": [,]\n}", "malformed JSON at line 3, column 13"},
-		{"truncated", `{"name": "x"`, "malformed JSON at line 1, column 12: unexpected end of JSON input"},
+		{"truncated", `{"name": "x"`, "malformed JSON at line 1, column 13: unexpected end of JSON input"},
 		{"wrong type", `{"name": 5}`, "name: expected string, got JSON number"},
 		{"nodes not a list", `{"nodes": {}}`, "nodes: expected []automation.Node, got JSON object"},
 		{"node not an object", `{"nodes": [5]}`, "expected"},
