@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/expr"
@@ -111,5 +112,42 @@ func TestExampleFilters(t *testing.T) {
 				t.Errorf("demo lead: accepted %v, want %v (error %v)", ok, tc.demo, err)
 			}
 		})
+	}
+}
+
+// TestExampleTasksRender renders every create_task of the examples for a
+// lead each automation is meant for, so that no template fails at run time.
+func TestExampleTasksRender(t *testing.T) {
+	lead := map[string]any{
+		"id": "0192f0a0-0005-7000-8000-000000000001", "subject": "2025 RAV4 Hybrid XLE — online inquiry", "category": "CAR",
+		"makeStr": "Toyota", "modelStr": "RAV4 Hybrid", "priority": 3.0, "source": map[string]any{"name": "Website"},
+		"contact":   map[string]any{"id": "0192f0a0-0003-7000-8000-000000000001"},
+		"account":   map[string]any{"id": "0192f0a0-0004-7000-8000-000000000001"},
+		"franchise": map[string]any{"id": franchiseMTL},
+		"stage":     map[string]any{"id": stageContacted},
+	}
+	now := time.Date(2026, 3, 3, 15, 0, 0, 0, time.UTC)
+	rendered := 0
+	for _, f := range exampleFiles(t) {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		p := loadExample(t, name)
+		for _, id := range p.NodeIDs() {
+			task, ok := p.Node(id).Impl.(*nodes.CreateTask)
+			if !ok {
+				continue
+			}
+			req, err := task.Render(expr.Vars{Lead: lead, Now: now})
+			if err != nil {
+				t.Errorf("%s: node %s: %v", name, id, err)
+				continue
+			}
+			if req.Title == "" || strings.Contains(req.Title, "{{") || req.Assignee == "" {
+				t.Errorf("%s: node %s rendered %+v", name, id, req)
+			}
+			rendered++
+		}
+	}
+	if rendered < 8 {
+		t.Errorf("%d tasks rendered", rendered)
 	}
 }
