@@ -463,3 +463,26 @@ func TestHistoryBudgetNotReachedRunsThrough(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+func TestContinueAsNewDelayKeepsItsDeadline(t *testing.T) {
+	g1 := newEnv(t, t0)
+	g1.SetContinueAsNewSuggested(true)
+	next := continueAsNew(t, g1, input(t, canDoc(t), enrol(nil)))
+	next.HistoryBudget = 0
+	// The continuation starts an hour later; the 1d delay still ends 24h
+	// after it began, not 24h after the continuation started.
+	g2 := newEnv(t, t0.Add(time.Hour))
+	res := g2.run(next)
+	if want := []string{"start", "first", "pause", "wait", "gave-up"}; !equal(res.Path, want) {
+		t.Fatalf("path %v, want %v", res.Path, want)
+	}
+	if want := t0.Add(24*time.Hour + 72*time.Hour); !g2.Now().Equal(want) {
+		t.Fatalf("ended at %v, want %v (delay resumed at its original deadline, then the 3d wait)", g2.Now(), want)
+	}
+	if s, _ := stepOf(res, "pause"); !strings.Contains(s.Summary, "resumes 2026-11-25 09:00") {
+		t.Fatalf("delay summary %q", s.Summary)
+	}
+	if len(g2.rec.Actions()) != 0 {
+		t.Fatal("the continuation repeated the first action")
+	}
+}
