@@ -307,8 +307,9 @@ func TestStarterEnrolmentModes(t *testing.T) {
 	if o := outcome(t, er, "never"); o.Result != ingest.Skipped || o.Reason != "re-enrolment not allowed" {
 		t.Fatalf("never after finish: %+v", o)
 	}
-	if o := outcome(t, er, "after"); o.Result != ingest.Enrolled || o.RunID == first["after"].RunID {
-		t.Fatalf("after_finished after finish: %+v", o)
+	second := outcome(t, er, "after")
+	if second.Result != ingest.Enrolled || second.RunID == first["after"].RunID {
+		t.Fatalf("after_finished after finish: %+v", second)
 	}
 	if o := outcome(t, er, "always"); o.Result != ingest.Enrolled {
 		t.Fatalf("always: %+v", o)
@@ -321,6 +322,18 @@ func TestStarterEnrolmentModes(t *testing.T) {
 		if o := outcome(t, er, id); o.Result != ingest.Skipped {
 			t.Fatalf("%s: replay after finish: %+v", id, o)
 		}
+	}
+
+	// The update that ended the first run, delivered again, does not reach
+	// the second: each event id takes effect once per automation.
+	_, er = s.event("ev-4", "LEAD_UPDATED", lead, car())
+	if o := outcome(t, er, "after"); o.Result != ingest.Skipped || o.Reason != "event already processed (signalled)" {
+		t.Fatalf("replayed update: %+v", o)
+	}
+	time.Sleep(500 * time.Millisecond)
+	desc, err := env.client.DescribeWorkflowExecution(context.Background(), second.WorkflowID, second.RunID)
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus().String() != "Running" {
+		t.Fatalf("the second run was affected by a replayed event: %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)
 	}
 
 	// Deactivated: no enrolment; an enrolled run still gets events.

@@ -143,37 +143,24 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 	wfID := WorkflowID(p, leadID, ev.ID)
 	// An enrolled lead receives every later event, whatever its type, so
 	// waits and goals see it; only enrolment needs the trigger to match.
-	// The run applies each event id once, so signals need no claim.
-	signalOr := func(result, reason string) (*Outcome, error) {
-		if err := in.signal(ctx, wfID, ev); err == nil {
-			o.Result, o.WorkflowID = Signalled, wfID
-			return o, nil
-		} else if !isNotFound(err) {
-			return nil, fmt.Errorf("signalling %s: %w", wfID, err)
+	enrol, skipReason := true, ""
+	switch {
+	case p.Doc.AutomationTrigger != ev.Type:
+		enrol = false // not enrolled and not a trigger for it: not listed
+	case !p.Doc.Active():
+		enrol, skipReason = false, "automation inactive"
+	default:
+		ok, err := p.Trigger().Accepts(expr.Vars{Lead: ev.Lead, Event: ev.Map(), Previous: ev.Previous, Now: ev.OccurredAt})
+		if err != nil {
+			enrol, skipReason = false, "filter could not be evaluated: "+err.Error()
+		} else if !ok {
+			enrol, skipReason = false, "filter false"
 		}
-		if result == "" {
-			return nil, nil
-		}
-		o.Result, o.Reason = result, reason
-		return o, nil
-	}
-	if p.Doc.AutomationTrigger != ev.Type {
-		return signalOr("", "") // not enrolled and not a trigger for it: not listed
-	}
-	if !p.Doc.Active() {
-		return signalOr(Skipped, "automation inactive")
-	}
-	ok, err := p.Trigger().Accepts(expr.Vars{Lead: ev.Lead, Event: ev.Map(), Previous: ev.Previous, Now: ev.OccurredAt})
-	if err != nil {
-		o.Result, o.Reason = Skipped, "filter could not be evaluated: "+err.Error()
-		return o, nil
-	}
-	if !ok {
-		return signalOr(Skipped, "filter false")
 	}
 
-	// Enrolment: claim the event id durably first, so that of any number of
-	// concurrent or later deliveries exactly one may start a run.
+	// Claim the event id for this automation durably first, so that of any
+	// number of concurrent or later deliveries exactly one takes effect:
+	// starts the run or signals it.
 	claim, err := in.events().ClaimEvent(ctx, p.Doc.ID, ev.ID)
 	if err != nil {
 		return nil, fmt.Errorf("recording event %s: %w", ev.ID, err)
@@ -192,10 +179,32 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 		}
 		return o, nil
 	}
-	if err := in.enrol(ctx, p, ev, wfID, leadID, o); err != nil {
+	release := func() {
 		if rerr := in.events().ReleaseEvent(context.WithoutCancel(ctx), p.Doc.ID, ev.ID); rerr != nil {
 			in.Log.Warn().Err(rerr).Str("event_id", ev.ID).Msg("event claim not released; a retry is possible after the lease")
 		}
+	}
+	if enrol {
+		err = in.enrol(ctx, p, ev, wfID, leadID, o)
+	} else {
+		err = in.signal(ctx, wfID, ev)
+		if err == nil {
+			o.Result, o.WorkflowID = Signalled, wfID
+		} else if isNotFound(err) {
+			// Nothing happened: forget the event, so that it may enrol if
+			// it is delivered again after the automation changed.
+			release()
+			if skipReason == "" {
+				return nil, nil
+			}
+			o.Result, o.Reason = Skipped, skipReason
+			return o, nil
+		} else {
+			err = fmt.Errorf("signalling %s: %w", wfID, err)
+		}
+	}
+	if err != nil {
+		release()
 		return nil, err
 	}
 	done, _ := json.Marshal(o)
