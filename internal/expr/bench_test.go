@@ -25,6 +25,21 @@ func BenchmarkEvalCondition(b *testing.B) {
 	}
 }
 
+// BenchmarkEvalSimpleCondition is the most common shape: two field tests.
+func BenchmarkEvalSimpleCondition(b *testing.B) {
+	p, err := Compile("lead.priority >= 3 && lead.category == 'CAR'", KindBool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := vars()
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := p.EvalBool(v); err != nil || !ok {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
 func BenchmarkRenderTemplate(b *testing.B) {
 	t, err := CompileTemplate("Call {{ lead.contact.firstName }} {{ lead.contact.lastName }} about the {{ lead.yearStr }} {{ lead.makeStr }} {{ lead.modelStr }} (priority {{ lead.priority }})")
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/interpreter"
 )
 
 const (
@@ -51,22 +52,38 @@ type Vars struct {
 	Now        time.Time
 }
 
-func (v Vars) activation() map[string]any {
-	orEmpty := func(m map[string]any) map[string]any {
+// emptyVar stands for a variable the caller left nil; it is never modified.
+var emptyVar = map[string]any{}
+
+// activation resolves the variables straight from Vars, so that an
+// evaluation allocates no map of its own.
+type activation struct{ v *Vars }
+
+func (a activation) ResolveName(name string) (any, bool) {
+	orEmpty := func(m map[string]any) any {
 		if m == nil {
-			return map[string]any{}
+			return emptyVar
 		}
 		return m
 	}
-	return map[string]any{
-		VarLead:       orEmpty(v.Lead),
-		VarEvent:      orEmpty(v.Event),
-		VarPrevious:   orEmpty(v.Previous),
-		VarSteps:      orEmpty(v.Steps),
-		VarAutomation: orEmpty(v.Automation),
-		VarNow:        v.Now,
+	switch name {
+	case VarLead:
+		return orEmpty(a.v.Lead), true
+	case VarEvent:
+		return orEmpty(a.v.Event), true
+	case VarPrevious:
+		return orEmpty(a.v.Previous), true
+	case VarSteps:
+		return orEmpty(a.v.Steps), true
+	case VarAutomation:
+		return orEmpty(a.v.Automation), true
+	case VarNow:
+		return a.v.Now, true
 	}
+	return nil, false
 }
+
+func (a activation) Parent() interpreter.Activation { return nil }
 
 var (
 	envOnce sync.Once
@@ -182,7 +199,7 @@ func (p *Program) Eval(v Vars) (val ref.Val, err error) {
 			err = fmt.Errorf("evaluating %q: internal error: %v", p.Source, r)
 		}
 	}()
-	out, _, err := p.prog.Eval(v.activation())
+	out, _, err := p.prog.Eval(activation{&v})
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %q: %w", p.Source, err)
 	}

@@ -14,7 +14,7 @@ func bigDocument(b testing.TB) *automation.Document {
 	ns := []obj{node("start", "trigger", obj{"label": "Lead created", "filter": obj{"expression": "has(lead.category) && lead.category == 'CAR'"}})}
 	var es []obj
 	prev := "start"
-	for i := 0; len(ns) < 199; i++ {
+	for i := 0; len(ns)+4 <= 198; i++ {
 		c, tk, d, stop := idf("check", i), idf("task", i), idf("wait", i), idf("stop", i)
 		ns = append(ns,
 			node(c, "condition", obj{"label": "Still open?", "expression": fmt.Sprintf("lead.priority >= %d && !has(lead.closedDate)", i%5)}),
@@ -25,8 +25,11 @@ func bigDocument(b testing.TB) *automation.Document {
 		es = append(es, edge("e-"+c, prev, c, ""), edge("e-"+tk, c, tk, "true"), edge("e-"+stop, c, stop, "false"), edge("e-"+d, tk, d, ""))
 		prev = d
 	}
-	ns = append(ns, node("done", "end", obj{"label": "Done"}))
-	es = append(es, edge("e-done", prev, "done", ""))
+	ns = append(ns,
+		node("final", "create_task", obj{"label": "Last call", "type": "CALL", "assignee": userSam, "title": "Last call: {{ lead.subject }}"}),
+		node("final-wait", "delay", obj{"label": "Wait", "until": "now + duration('1h')"}),
+		node("done", "end", obj{"label": "Done"}))
+	es = append(es, edge("e-final", prev, "final", ""), edge("e-final-wait", "final", "final-wait", ""), edge("e-done", "final-wait", "done", ""))
 	doc, err := automation.Parse(mustJSON(b, document(ns, es)))
 	if err != nil {
 		b.Fatal(err)
