@@ -69,7 +69,7 @@ func TestTriggerSignsAndPosts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = io.ReadAll(r.Body)
 		if err := ingest.Verify([]byte(secret), r.Header.Get(ingest.HeaderTimestamp), r.Header.Get(ingest.HeaderSignature), got, time.Now()); err != nil {
-			http.Error(w, err.Error(), 401)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
 		_, _ = w.Write([]byte(`{"eventId":"x","automations":[]}`))

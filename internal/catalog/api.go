@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -167,14 +168,23 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]map[string]any, 0, len(list))
-	for _, at := range list {
-		m, err := a.render(r.Context(), at)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out = append(out, m)
+	// One visibility count per automation, a few at a time.
+	out := make([]map[string]any, len(list))
+	errs := make([]error, len(list))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, at := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = a.render(r.Context(), at)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		a.fail(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -32,6 +32,7 @@ const (
 	EnvDataDir        = "DATA_DIR"
 	EnvAutomationsDir = "AUTOMATIONS_DIR"
 	EnvRefresh        = "CATALOG_REFRESH"
+	EnvEventRetention = "EVENT_ID_RETENTION"
 	DefaultAddr       = "127.0.0.1:8080"
 	DefaultDataDir    = "data"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	// Refresh is how often the catalog re-reads the store, for changes
 	// other starters sharing the database made.
 	Refresh time.Duration
+	// EventRetention, when positive, is how long applied event ids are
+	// remembered; zero remembers them forever.
+	EventRetention time.Duration
 }
 
 func envOr(key, def string) string {
@@ -79,6 +83,14 @@ func ConfigFromEnv() (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s=%q is not a positive duration such as 5s", EnvRefresh, v))
 		} else {
 			c.Refresh = d
+		}
+	}
+	if v := os.Getenv(EnvEventRetention); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a duration such as 2160h (0 keeps event ids forever)", EnvEventRetention, v))
+		} else {
+			c.EventRetention = d
 		}
 	}
 	if c.APIToken == "" {
@@ -131,10 +143,32 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 	if cfg.Refresh > 0 {
 		go cat.Refresh(ctx, st, cfg.Refresh, log)
 	}
+	if cfg.EventRetention > 0 {
+		go pruneEvents(ctx, st, cfg.EventRetention, log)
+	}
 	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Secret: []byte(cfg.EventsSecret)}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
 	return &App{Handler: h, Catalog: cat, Ingester: in, API: api}, nil
+}
+
+// pruneEvents forgets event ids older than the retention, hourly.
+func pruneEvents(ctx context.Context, st *store.Store, retention time.Duration, log zerolog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := st.PruneEvents(ctx, time.Now().Add(-retention))
+		if err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("pruning old event ids")
+		} else if n > 0 {
+			log.Info().Int64("forgotten", n).Msg("old event ids pruned")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // CRMHandler serves /api/crm_integrations over the store, or explains why
