@@ -8,7 +8,6 @@ package workflows_test
 import (
 	stdcontext "context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -242,23 +241,5 @@ func saveHistories(t *testing.T, name string, hs []*historypb.History) {
 }
 
 const historiesDir = "testdata/histories"
-
-func isCancelled(err error) bool {
-	var ce interface{ Error() string }
-	return err != nil && errors.As(err, &ce) && (containsAny(err.Error(), "canceled", "cancelled"))
-}
-
-func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		if len(s) >= len(x) {
-			for i := 0; i+len(x) <= len(s); i++ {
-				if s[i:i+len(x)] == x {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -68,10 +70,17 @@ func wantPath(want ...string) func(t *testing.T, o outcome) {
 	}
 }
 
+// wantCancelled checks that the run was cancelled and that the
+// cancellation's details say where it stopped.
 func wantCancelled(t *testing.T, o outcome) {
 	t.Helper()
-	if !isCancelled(o.err) {
+	var ce *temporal.CanceledError
+	if !errors.As(o.err, &ce) {
 		t.Fatalf("error %v, want cancelled", o.err)
+	}
+	var res workflows.Result
+	if err := ce.Details(&res); err != nil || res.Status != workflows.StatusCancelled || len(res.StoppedAt) == 0 {
+		t.Fatalf("cancellation details %+v (%v), want where the run stopped", res, err)
 	}
 }
 
