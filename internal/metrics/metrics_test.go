@@ -70,9 +70,9 @@ func TestEventsMiddleware(t *testing.T) {
 		body, _ := io.ReadAll(req.Body) // the handler still reads the whole body
 		switch {
 		case strings.Contains(string(body), "bad"):
-			http.Error(w, `{"error":"invalid event"}`, 400)
+			http.Error(w, `{"error":"invalid event"}`, http.StatusBadRequest)
 		case strings.Contains(string(body), "down"):
-			http.Error(w, `{"error":"delivery failed"}`, 503)
+			http.Error(w, `{"error":"delivery failed"}`, http.StatusServiceUnavailable)
 		default:
 			_, _ = io.WriteString(w, `{"automations":[{"automationId":"a1","result":"enrolled"},{"automationId":"a2","result":"skipped"}]}`)
 		}
