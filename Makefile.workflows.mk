@@ -8,9 +8,9 @@
 # intended to be incompatible (and version running executions accordingly),
 # or when an example automation is added.
 record-histories: $(TEMPORAL)
-	RECORD_HISTORIES=1 $(GO) test -count=1 -run '^TestExampleHistories$$' -v ./workflows/ | grep -v '^\s*$$' | grep -v 'INFO\|DEBUG'
+	set -o pipefail; RECORD_HISTORIES=1 $(GO) test -count=1 -run '^TestExampleHistories$$' -v ./workflows/ | grep -v '^\s*$$' | grep -v 'INFO\|DEBUG'
 
 # Print the history-event table: interpreter vs hand-written workflows, per
 # example automation and per node type.
 workflows-event-counts: $(TEMPORAL)
-	$(GO) test -count=1 -run '^(TestExampleHistories|TestNodeTypeEventCounts)$$' -v ./workflows/ | grep -v 'INFO\|DEBUG' | grep -A40 'history events'
+	set -o pipefail; $(GO) test -count=1 -run '^(TestExampleHistories|TestNodeTypeEventCounts)$$' -v ./workflows/ | grep -v 'INFO\|DEBUG' | grep -A40 'history events'
