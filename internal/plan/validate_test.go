@@ -355,6 +355,11 @@ func validationRules() []rule {
 			good: manyNodes(automation.MaxNodes),
 			want: automation.Problem{Path: "nodes", Message: "the automation has 501 nodes; the limit is 500"}},
 
+		{name: "edge count",
+			bad:  manyEdges(automation.MaxEdges + 1),
+			good: manyEdges(automation.MaxEdges),
+			want: automation.Problem{Path: "edges", Message: "the automation has 2001 edges; the limit is 2000"}},
+
 		// Automation-level settings.
 		{name: "trigger type",
 			bad:  chain(delay(obj{"duration": "1h"})).with("automationTrigger", "LEAD_DELETED"),
@@ -440,4 +445,13 @@ func dump(ps automation.Problems) string {
 		b.WriteString(fmt.Sprintf("  %+v\n", p))
 	}
 	return b.String()
+}
+
+// manyEdges is a trigger with n parallel branches to one end node.
+func manyEdges(n int) obj {
+	es := make([]obj, n)
+	for i := range es {
+		es[i] = edge(idf("e", i), "start", "end", "")
+	}
+	return document([]obj{node("start", "trigger", nil), node("end", "end", nil)}, es)
 }
