@@ -348,3 +348,36 @@ func TestImportExport(t *testing.T) {
 		}
 	})
 }
+
+// A Sync working from a listing older than an API change does not undo it.
+func TestSyncKeepsNewerChanges(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t)
+	e := newAPI(t, st)
+	_, a, _ := e.do("POST", "/api/automation", e.valid)
+	var b map[string]any
+	// The listing is read, then both changes land before Sync applies it.
+	lister := listerFunc(func(ctx context.Context) ([]store.Automation, error) {
+		list, err := st.List(ctx)
+		_, b, _ = e.do("POST", "/api/automation", e.valid)
+		e.do("DELETE", "/api/automation/"+a["id"].(string), nil)
+		return list, err
+	})
+	if err := e.cat.Sync(ctx, lister); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.cat.Get(a["id"].(string)); ok {
+		t.Error("a stale sync brought a deleted automation back")
+	}
+	if _, ok := e.cat.Get(b["id"].(string)); !ok {
+		t.Error("a stale sync removed an automation created after its listing")
+	}
+	// A fresh sync agrees.
+	if err := e.cat.Sync(ctx, st); err != nil || len(e.cat.All()) != 1 {
+		t.Fatalf("fresh sync: %d %v", len(e.cat.All()), err)
+	}
+}
+
+type listerFunc func(context.Context) ([]store.Automation, error)
+
+func (f listerFunc) List(ctx context.Context) ([]store.Automation, error) { return f(ctx) }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/nodes"
@@ -24,10 +25,15 @@ type Catalog struct {
 	byID  map[string]*plan.Plan
 	seq   map[string]int
 	order []string
+	// touched is when Set or Remove last changed an id, so that a Sync
+	// working from an older listing does not undo it.
+	touched map[string]time.Time
 }
 
 // New returns an empty catalog.
-func New() *Catalog { return &Catalog{byID: map[string]*plan.Plan{}, seq: map[string]int{}} }
+func New() *Catalog {
+	return &Catalog{byID: map[string]*plan.Plan{}, seq: map[string]int{}, touched: map[string]time.Time{}}
+}
 
 // Put compiles a document and makes it the current version of its automation.
 func (c *Catalog) Put(doc *automation.Document) (*plan.Plan, error) {
@@ -53,6 +59,7 @@ func (c *Catalog) Remove(id string) {
 	defer c.mu.Unlock()
 	delete(c.byID, id)
 	delete(c.seq, id)
+	c.touched[id] = time.Now()
 	c.order = slices.DeleteFunc(c.order, func(s string) bool { return s == id })
 }
 

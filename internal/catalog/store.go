@@ -30,6 +30,7 @@ type Lister interface {
 // Sync makes the catalog mirror the store: changed versions are compiled,
 // deleted automations removed. Versions already compiled are kept.
 func (c *Catalog) Sync(ctx context.Context, st Lister) error {
+	started := time.Now()
 	list, err := st.List(ctx)
 	if err != nil {
 		return err
@@ -40,8 +41,9 @@ func (c *Catalog) Sync(ctx context.Context, st Lister) error {
 		keep[a.ID] = true
 		c.mu.RLock()
 		same := c.seq[a.ID] == a.Seq && c.byID[a.ID] != nil
+		newer := c.touched[a.ID].After(started)
 		c.mu.RUnlock()
-		if same {
+		if same || newer {
 			continue
 		}
 		p, err := PlanOf(a)
@@ -49,19 +51,24 @@ func (c *Catalog) Sync(ctx context.Context, st Lister) error {
 			errs = append(errs, fmt.Errorf("automation %s version %d: %w", a.ID, a.Seq, err))
 			continue
 		}
-		c.Set(a.Seq, p)
+		c.set(a.Seq, p, started)
 	}
 	c.mu.Lock()
 	for id := range c.byID {
-		if !keep[id] {
+		if !keep[id] && !c.touched[id].After(started) {
 			delete(c.byID, id)
 			delete(c.seq, id)
 		}
 	}
-	order := make([]string, 0, len(list))
+	order := make([]string, 0, len(c.byID))
 	for _, a := range list {
 		if c.byID[a.ID] != nil {
 			order = append(order, a.ID)
+		}
+	}
+	for _, id := range c.order {
+		if !keep[id] && c.byID[id] != nil {
+			order = append(order, id) // added since the listing
 		}
 	}
 	c.order = order
@@ -71,13 +78,21 @@ func (c *Catalog) Sync(ctx context.Context, st Lister) error {
 
 // Set makes p, numbered seq, the current version of its automation unless
 // a newer one is already there.
-func (c *Catalog) Set(seq int, p *plan.Plan) {
+func (c *Catalog) Set(seq int, p *plan.Plan) { c.set(seq, p, time.Now()) }
+
+// set is Set, unless the id was changed after since (by a newer Set or a
+// Remove).
+func (c *Catalog) set(seq int, p *plan.Plan, since time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id := p.Doc.ID
 	if cur, ok := c.seq[id]; ok && cur > seq {
 		return
 	}
+	if c.touched[id].After(since) {
+		return
+	}
+	c.touched[id] = time.Now()
 	if _, ok := c.byID[id]; !ok {
 		c.order = append(c.order, id)
 	}
