@@ -87,7 +87,8 @@ func TestStructJoinsEveryProblem(t *testing.T) {
 	if len(fes) != 1 || fes[0].Path != "" || !strings.Contains(fes[0].Message, "validator") {
 		t.Errorf("%+v", fes)
 	}
-	if Validator() != Validator() {
+	first := Validator()
+	if second := Validator(); first != second {
 		t.Error("one shared instance")
 	}
 }
