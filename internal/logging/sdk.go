@@ -21,6 +21,8 @@ var sdkKeys = map[string]string{
 	"Attempt":      "attempt",
 	"Error":        "error",
 	"Identity":     "identity",
+	"WorkerID":     "worker_id",
+	"TimerID":      "timer_id",
 }
 
 // renameKeys is a slog handler that renames the SDK's keys.
