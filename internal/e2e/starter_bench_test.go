@@ -77,13 +77,14 @@ func BenchmarkIngest(b *testing.B) {
 		}
 	}
 	b.ResetTimer()
-	// Two rounds each, interleaved, so drift in the server's speed as its
-	// database grows affects both alike.
+	// Short rounds, interleaved, so drift in the server's speed (its
+	// database grows; other load on the machine) affects both alike.
+	const rounds = 8
 	var rawR, evR phase
-	half := max(b.N/2, 1)
-	for range 2 {
-		rawR.add(run(b, half, concurrency, raw))
-		evR.add(run(b, half, concurrency, events))
+	per := max(b.N/rounds, concurrency)
+	for range rounds {
+		rawR.add(run(b, per, concurrency, raw))
+		evR.add(run(b, per, concurrency, events))
 	}
 	b.StopTimer()
 	b.ReportMetric(rawR.rate(), "raw-starts/s")
