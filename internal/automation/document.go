@@ -63,7 +63,17 @@ type Condition struct {
 
 // Empty reports whether neither an expression nor a query is set.
 func (c *Condition) Empty() bool {
-	return c == nil || (c.Expression == "" && len(bytes.TrimSpace(c.Query)) == 0)
+	return c == nil || (c.Expression == "" && !c.HasQuery())
+}
+
+// HasQuery reports whether a query is set; builders write "query": null
+// next to an expression, which is no query.
+func (c *Condition) HasQuery() bool {
+	if c == nil {
+		return false
+	}
+	q := bytes.TrimSpace(c.Query)
+	return len(q) > 0 && string(q) != "null"
 }
 
 // Node is a React Flow node: its type selects the registered node type and
@@ -199,7 +209,10 @@ func (d *Document) CanonicalWith(filter DataFilter) []byte {
 		c.Franchise = &ref{ID: d.Franchise.ID}
 	}
 	if !d.Goal.Empty() {
-		c.Goal = &condition{Expression: d.Goal.Expression, Query: canonicalJSON(d.Goal.Query)}
+		c.Goal = &condition{Expression: d.Goal.Expression}
+		if d.Goal.HasQuery() {
+			c.Goal.Query = canonicalJSON(d.Goal.Query)
+		}
 	}
 	for _, n := range d.Nodes {
 		data := n.Data

@@ -59,7 +59,7 @@ func (c *Compiler) Condition(field string, cond *automation.Condition) *expr.Pro
 		c.Problemf(field, "a condition needs an expression or a query")
 		return nil
 	}
-	if cond.Expression != "" && len(cond.Query) > 0 {
+	if cond.Expression != "" && cond.HasQuery() {
 		c.Problemf(field, "set either expression or query, not both")
 		return nil
 	}

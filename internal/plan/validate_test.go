@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -336,6 +337,10 @@ func validationRules() []rule {
 			bad:  branch(cond("lead.priority >"), "true", "false"),
 			good: branch(cond("lead.priority > 1"), "true", "false"),
 			want: automation.Problem{NodeID: "check", Path: "nodes[1].data.expression", Message: "expression does not compile"}},
+		{name: "condition has an expression or a query, not both",
+			bad:  branch(node("check", "condition", obj{"expression": "true", "query": obj{"combinator": "and", "rules": []obj{}}}), "true", "false"),
+			good: branch(node("check", "condition", obj{"expression": "true", "query": nil}).with("data", obj{"expression": "true", "query": json.RawMessage("null")}), "true", "false"),
+			want: automation.Problem{NodeID: "check", Path: "nodes[1].data", Message: "set either expression or query, not both"}},
 		{name: "condition needs an expression",
 			bad:  branch(node("check", "condition", obj{"label": "Check"}), "true", "false"),
 			good: branch(cond("true"), "true", "false"),
