@@ -4,6 +4,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
+	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
 )
 
@@ -21,6 +23,12 @@ type Activities struct {
 	// HTTP sends webhook calls; nil uses http.DefaultClient.
 	HTTP *http.Client
 	Log  zerolog.Logger
+}
+
+// log is the activity's logger: the one the worker's interceptor puts in
+// ctx (naming the workflow, run, automation, version and node), else a.Log.
+func (a *Activities) log(ctx context.Context) *zerolog.Logger {
+	return logging.FromContext(ctx, a.Log)
 }
 
 // Error types, matched by the workflow's retry policies.

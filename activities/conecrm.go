@@ -43,7 +43,7 @@ func (a *Activities) CreateTask(ctx context.Context, in CreateTaskInput) (Create
 	if err != nil {
 		return CreateTaskOutput{}, coneCRMError(in.NodeID, err)
 	}
-	a.Log.Info().Str("node_id", in.NodeID).Str("task_id", task.ID).Msg("task created")
+	a.log(ctx).Info().Str("node_id", in.NodeID).Str("task_id", task.ID).Msg("task created")
 	return CreateTaskOutput{TaskID: task.ID, Type: task.Type}, nil
 }
 
@@ -85,7 +85,7 @@ func (a *Activities) CopyLead(ctx context.Context, in CopyLeadInput) (CopyLeadOu
 	if err != nil {
 		return CopyLeadOutput{}, coneCRMError(in.NodeID, err)
 	}
-	a.Log.Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("copy_id", lead.ID).Msg("lead copied")
+	a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("copy_id", lead.ID).Msg("lead copied")
 	return CopyLeadOutput{LeadID: lead.ID, SourceLeadID: in.LeadID, StageID: conecrm.RefID(lead.Stage)}, nil
 }
 
@@ -140,14 +140,14 @@ func (a *Activities) MoveStage(ctx context.Context, in MoveStageInput) (MoveStag
 		}
 	}
 	if current == in.StageID {
-		a.Log.Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead already in stage")
+		a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead already in stage")
 		return out, nil
 	}
 	if _, err := a.ConeCRM.MoveLeadToStage(ctx, in.LeadID, in.StageID, in.IdempotencyKey); err != nil {
 		return MoveStageOutput{}, coneCRMError(in.NodeID, err)
 	}
 	out.Moved = true
-	a.Log.Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead moved")
+	a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead moved")
 	return out, nil
 }
 
@@ -189,7 +189,7 @@ func (a *Activities) WriteThirdPartyIds(ctx context.Context, in WriteThirdPartyI
 	if err != nil {
 		return WriteThirdPartyIdsOutput{}, coneCRMError(in.NodeID, err)
 	}
-	a.Log.Info().Str("node_id", in.NodeID).Str("account_id", in.AccountID).Bool("written", written).Msg("third-party ids written")
+	a.log(ctx).Info().Str("node_id", in.NodeID).Str("account_id", in.AccountID).Bool("written", written).Msg("third-party ids written")
 	return WriteThirdPartyIdsOutput{AccountID: in.AccountID, Written: written, ThirdPartyIDs: acc.ThirdPartyIDs}, nil
 }
 

@@ -32,12 +32,13 @@ const DefaultHistoryBudget = 2000
 
 // Input starts a run: the pinned automation version and the enrolling event.
 type Input struct {
+	// Event is the enrolling event; it stays the same across continue-as-new
+	// (idempotency keys derive from it). It comes first so the Web UI's
+	// input panel opens on the lead event rather than on the graph.
+	Event event.Lead `json:"event"`
 	// Automation is the canonical document of the pinned version.
 	Automation json.RawMessage `json:"automation"`
 	Version    string          `json:"version"`
-	// Event is the enrolling event; it stays the same across continue-as-new
-	// (idempotency keys derive from it).
-	Event event.Lead `json:"event"`
 	// HistoryBudget overrides DefaultHistoryBudget (tests use small ones).
 	HistoryBudget int `json:"historyBudget,omitempty"`
 	// Carried is the state of the run this one continues; nil for a new

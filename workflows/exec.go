@@ -11,6 +11,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
 )
@@ -112,6 +113,7 @@ func (x *nodeExec) SleepUntil(ctx workflow.Context, until time.Time, summary str
 	x.r.addPark(&x.r.parks, p)
 	x.r.refreshDetails(ctx)
 	defer x.r.removePark(&x.r.parks, p)
+	defer x.waited(ctx, workflow.Now(ctx))
 	return timer.Get(ctx, nil)
 }
 
@@ -140,10 +142,16 @@ func (x *nodeExec) WaitForEvent(ctx workflow.Context, w nodes.EventWait) (bool, 
 	x.r.addPark(&x.r.parks, p)
 	x.r.refreshDetails(ctx)
 	defer x.r.removePark(&x.r.parks, p)
+	defer x.waited(ctx, workflow.Now(ctx))
 	if err := workflow.Await(ctx, p.done); err != nil {
 		return false, err
 	}
 	return wt.matched, nil
+}
+
+// waited records the time the branch spent parked in this node.
+func (x *nodeExec) waited(ctx workflow.Context, since time.Time) {
+	metrics.WorkflowNodeWaited(ctx, x.r.plan.Doc.ID, x.node.ID, x.node.Type, workflow.Now(ctx).Sub(since))
 }
 
 func (r *run) removeWaiter(w *waiter) {

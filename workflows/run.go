@@ -12,6 +12,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
@@ -237,12 +238,15 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 	out, err := node.Impl.Run(ctx, x)
 	if err != nil {
 		if ctx.Err() != nil {
+			countNode(ctx, node, metrics.OutcomeCancelled)
 			r.stoppedAt = append(r.stoppedAt, node.ID)
 			r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Summary: "interrupted", Error: errorMessage(ctx.Err())})
 			return nil, ctx.Err()
 		}
+		countNode(ctx, node, metrics.OutcomeFailed)
 		return r.failed(ctx, node, err)
 	}
+	countNode(ctx, node, metrics.OutcomeCompleted)
 	if out.Output != nil {
 		r.steps[node.ID] = normalize(out.Output) //workflowcheck:ignore encoding/json is deterministic here (sorted map keys)
 	}
@@ -252,6 +256,14 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 		return nil, nil
 	}
 	return node.Next(out.Handle), nil
+}
+
+// countNode counts a node that runs inside the workflow (replay-safe);
+// the worker's activity interceptor counts action nodes.
+func countNode(ctx workflow.Context, n *plan.Node, outcome string) {
+	if n.Category != nodes.CategoryAction {
+		metrics.WorkflowNodeExecuted(ctx, n.Type, outcome)
+	}
 }
 
 // normalize turns a node output into the JSON shape expressions read
@@ -458,7 +470,8 @@ func (r *run) refreshDetails(ctx workflow.Context) {
 		case "wait":
 			lines = append(lines, fmt.Sprintf("Waiting for a %s event (node %s) until %s", p.Event, p.NodeID, describeUntil(p.Until, r.plan.Location)))
 		default:
-			lines = append(lines, fmt.Sprintf("Waiting in %s (node %s) until %s", p.Summary, p.NodeID, describeUntil(p.Until, r.plan.Location)))
+			label, _, _ := strings.Cut(p.Summary, " — resumes ")
+			lines = append(lines, fmt.Sprintf("Waiting in %s (node %s) until %s", label, p.NodeID, describeUntil(p.Until, r.plan.Location)))
 		}
 	}
 	if len(lines) == 0 {

@@ -176,14 +176,14 @@ func TestEndToEndMetricsAndLogs(t *testing.T) {
 // workflowsRecordNodes turns on the checks of the node executions and wait
 // times the interpreter records with metrics.WorkflowNodeExecuted and
 // metrics.WorkflowNodeWaited; set it to true once workflows/ calls them.
-const workflowsRecordNodes = false
+const workflowsRecordNodes = true
 
 // activitiesUseContextLogger turns on the identity check for the lines the
 // activities package logs. It logs with Activities.Log, which cannot know
 // the run; once its methods log with logging.FromContext(ctx, a.Log) (the
 // logger the worker's interceptor puts in their context), set it to true.
 // TestRunIdentityOnLogLines shows that logger carries the identity.
-const activitiesUseContextLogger = false
+const activitiesUseContextLogger = true
 
 // fromRunCode says whether a line was logged by workflow code (through
 // workflow.GetLogger, which the worker's interceptor decorates) or by an

@@ -10,7 +10,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/logging"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 )
 
 // DefaultAddress is the dev server's frontend.
@@ -29,6 +31,12 @@ func Options(log zerolog.Logger) (client.Options, error) {
 		opts.Namespace = "default"
 	}
 	opts.Logger = logging.SDK(log)
+	opts.MetricsHandler = metrics.SDKHandler()
+	// PAYLOAD_CODEC_KEYS, when set, encrypts payloads (inputs, results,
+	// failures, summaries) before they reach the server.
+	if _, err := codec.Apply(&opts); err != nil {
+		return client.Options{}, fmt.Errorf("payload codec: %w", err)
+	}
 	return opts, nil
 }
 
