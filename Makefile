@@ -72,7 +72,7 @@ fuzz-short:
 	@set -e; for dir in $(FUZZ_TARGETS); do \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/func //'); do \
 	    echo "fuzz $$dir $$f ($(SHORT_FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(SHORT_FUZZTIME) $$dir; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(SHORT_FUZZTIME) -fuzzminimizetime 2s $$dir; \
 	  done; done
 
 fuzz:

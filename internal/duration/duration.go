@@ -19,6 +19,9 @@ func Parse(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("duration is empty")
 	}
 	var total time.Duration
+	if strings.HasPrefix(s, "-") {
+		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
 	rest := s
 	for rest != "" {
 		i := 0

@@ -43,6 +43,7 @@ const (
 	DepartmentNewVehicles  = "0192f0a0-0006-7000-8000-000000000001"
 	DepartmentUsedVehicles = "0192f0a0-0006-7000-8000-000000000002"
 	DepartmentService      = "0192f0a0-0006-7000-8000-000000000003"
+	DepartmentReengagement = "0192f0a0-0006-7000-8000-000000000004"
 
 	FranchiseMontreal = "0192f0a0-0007-7000-8000-000000000001"
 	FranchiseLaval    = "0192f0a0-0007-7000-8000-000000000002"
@@ -91,7 +92,7 @@ var SeedContacts = []Contact{
 
 // SeedDepartments and SeedFranchises are the ids CopyLeadData may name.
 var (
-	SeedDepartments = []string{DepartmentNewVehicles, DepartmentUsedVehicles, DepartmentService}
+	SeedDepartments = []string{DepartmentNewVehicles, DepartmentUsedVehicles, DepartmentService, DepartmentReengagement}
 	SeedFranchises  = []string{FranchiseMontreal, FranchiseLaval}
 )
 
