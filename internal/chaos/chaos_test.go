@@ -1,0 +1,56 @@
+package chaos
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/conecrm/automation-runtime/internal/bench"
+	"github.com/conecrm/automation-runtime/internal/devserver"
+)
+
+// TestMain makes the test binary double as the worker process the harness
+// starts (and SIGKILLs).
+func TestMain(m *testing.M) {
+	if os.Getenv(bench.EnvWorkerConfig) != "" {
+		if err := bench.RunWorker(); err != nil {
+			os.Stderr.WriteString("chaos worker: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestChaosShort is the short chaos variant make test runs: 30 enrolments,
+// two worker SIGKILLs, one dev server restart, 30% failing ConeCRM and CRM
+// responses, every event delivered three times at once. `make chaos` runs
+// the full one.
+func TestChaosShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos harness skipped in -short")
+	}
+	if _, err := devserver.Binary(); err != nil {
+		t.Skip(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Defaults()
+	o.Runs, o.Kills, o.Delay, o.WaitTimeout, o.Deadline = 30, 2, "4s", "25s", 3*time.Minute
+	o.Dir, o.WorkerCmd, o.Log = t.TempDir(), []string{exe}, testWriter{t}
+	sum, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + sum.String())
+	if !sum.OK() {
+		t.Fail()
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
