@@ -69,24 +69,23 @@ func Parse(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// Format renders d compactly with days: 2d, 1d12h, 90m.
+// Format renders d compactly with days: 2d, 1d12h, 1h30m, 45s.
 func Format(d time.Duration) string {
 	if d <= 0 {
 		return "0s"
 	}
-	days := d / (24 * time.Hour)
-	rest := d % (24 * time.Hour)
 	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-	}
-	if rest > 0 {
-		s := rest.String()
-		s = strings.TrimSuffix(s, "0s")
-		if strings.HasSuffix(s, "h0m") {
-			s = strings.TrimSuffix(s, "0m")
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.size; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.size
 		}
-		b.WriteString(s)
+	}
+	if b.Len() == 0 {
+		return d.String()
 	}
 	return b.String()
 }
