@@ -122,21 +122,38 @@ func (in *Ingester) Deliver(ctx context.Context, ev event.Lead) ([]Outcome, erro
 	if leadID == "" {
 		return nil, errors.New("lead.id is required")
 	}
-	var out []Outcome
-	for _, p := range in.Source.All() {
-		o, err := in.deliverOne(ctx, p, ev, leadID)
-		if err != nil {
-			return out, fmt.Errorf("automation %s: %w", p.Doc.ID, err)
-		}
+	// Automations are independent: deliver to several at once. Every
+	// automation is attempted even when one fails; a retried event finds
+	// the ones that succeeded already processed.
+	plans := in.Source.All()
+	results := make([]*Outcome, len(plans))
+	errs := make([]error, len(plans))
+	sem := make(chan struct{}, maxParallelAutomations)
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = in.deliverOne(ctx, p, ev, leadID)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("automation %s: %w", p.Doc.ID, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	out := []Outcome{}
+	for _, o := range results {
 		if o != nil {
 			out = append(out, *o)
 		}
 	}
-	if out == nil {
-		out = []Outcome{}
-	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
+
+// maxParallelAutomations bounds the automations one event is delivered to
+// at the same time.
+const maxParallelAutomations = 8
 
 func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead, leadID string) (*Outcome, error) {
 	o := &Outcome{AutomationID: p.Doc.ID, Version: p.Version}

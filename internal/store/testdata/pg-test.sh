@@ -33,6 +33,12 @@ if [ "$(id -u)" -eq 0 ]; then
   RUN=(runuser -u "$U" --)
 fi
 
+# Test packages may call this at the same time: one at a time.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$(dirname "$URL_FILE")/.pg-test.lock"
+  flock 9
+fi
+
 if [ "${1:-start}" = stop ]; then
   [ -f "$DIR/PG_VERSION" ] && "${RUN[@]}" "$BIN/pg_ctl" -D "$DIR" -m fast stop >/dev/null 2>&1 || true
   rm -f "$URL_FILE"; exit 0
@@ -53,7 +59,7 @@ fi
 [ ${#RUN[@]} -gt 0 ] && chown -R "$U" "$DIR"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
 "${RUN[@]}" "$BIN/pg_ctl" -D "$DIR" -l "$DIR/log" -w -t 60 \
-  -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+  -o "-h 127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null 9>&-
 URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
 echo "$URL" > "$URL_FILE"
 echo "pg-test: PostgreSQL running: $URL (URL in $URL_FILE)"
