@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"encoding/base64"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,5 +83,34 @@ func TestConfigFromEnv(t *testing.T) {
 	cfg, err := server.ConfigFromEnv()
 	if err != nil || cfg.Refresh.Seconds() != 2 || cfg.Addr != server.DefaultAddr {
 		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
+// With CRM_SECRETS_KEY set, the CRM integrations API is served over the
+// store behind the token; without it, 503 says why.
+func TestCRMIntegrationsMounted(t *testing.T) {
+	st := storetest.SQLite(t)
+	in := &ingest.Ingester{Source: catalog.New(), Log: zerolog.Nop(), Secret: []byte("s")}
+	api := &catalog.API{Store: st, Catalog: catalog.New(), Log: zerolog.Nop()}
+	get := func(h http.Handler) (int, string) {
+		srv := httptest.NewServer(h)
+		defer srv.Close()
+		req, _ := http.NewRequest("GET", srv.URL+"/api/crm_integrations", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	t.Setenv("CRM_SECRETS_KEY", "")
+	if status, body := get(server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "tok", st)); status != 503 || !strings.Contains(body, "CRM_SECRETS_KEY") {
+		t.Fatalf("without a key: %d %s", status, body)
+	}
+	t.Setenv("CRM_SECRETS_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	if status, body := get(server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "tok", st)); status != 200 || !strings.Contains(body, "crm_integrations") {
+		t.Fatalf("with a key: %d %s", status, body)
 	}
 }
