@@ -46,7 +46,7 @@ func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusBadRequest, ErrorResponse{Error: "reading body: " + err.Error()})
 		return
 	}
-	if in.Secret != nil {
+	if len(in.Secret) > 0 {
 		if err := Verify(in.Secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, in.now()); err != nil {
 			WriteJSON(w, http.StatusUnauthorized, ErrorResponse{Error: "unauthenticated: " + err.Error()})
 			return

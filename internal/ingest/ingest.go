@@ -61,7 +61,8 @@ type Ingester struct {
 	// Events records event ids durably (the store); nil keeps them in
 	// memory, for tests.
 	Events EventLog
-	// Secret, when set, is the key POST /events signatures are checked with.
+	// Secret, when not empty, is the key POST /events signatures are checked
+	// with; empty accepts unsigned events (tests only: serve requires one).
 	Secret []byte
 	// Now is the clock signatures are checked against; nil is time.Now.
 	Now func() time.Time
