@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/devserver"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
@@ -133,5 +134,29 @@ func TestImportExportCommands(t *testing.T) {
 	}
 	if code := importCmd(&out, &errOut, nil); code != 2 {
 		t.Fatalf("import without DIR: %d", code)
+	}
+}
+
+// trigger --direct matches and starts from the command line, with the
+// store's event ids: the same event twice enrols once.
+func TestTriggerDirect(t *testing.T) {
+	srv := devserver.StartForTest(t, devserver.Options{})
+	t.Setenv("TEMPORAL_ADDRESS", srv.Address)
+	t.Setenv(server.EnvDataDir, t.TempDir())
+	t.Setenv(server.EnvDatabaseURL, "")
+	t.Setenv(ingest.SecretEnv, "")
+	var out, errOut bytes.Buffer
+	if code := importCmd(&out, &errOut, []string{filepath.Join("..", "automations")}); code != 0 {
+		t.Fatalf("import: %s", errOut.String())
+	}
+	event := filepath.Join("..", "automations", "events", "demo-lead-created.json")
+	for i, want := range []string{`"result": "enrolled"`, `"reason": "event already processed (enrolled)"`} {
+		out.Reset()
+		if code := triggerCmd(&out, &errOut, []string{"--event", event, "--direct"}); code != 0 {
+			t.Fatalf("trigger %d: exit %d: %s %s", i, code, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("trigger %d: want %s in %s", i, want, out.String())
+		}
 	}
 }

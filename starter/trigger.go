@@ -17,6 +17,9 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/logging"
+	"github.com/conecrm/automation-runtime/internal/runtime"
+	"github.com/conecrm/automation-runtime/internal/temporalx"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
 
@@ -30,16 +33,17 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 	base := fs.String("url", envOr(envStarterURL, "http://"+envOr(server.EnvAddr, server.DefaultAddr)), "the starter's base URL")
 	newIDs := fs.Bool("new-ids", false, "give the event a fresh id and occurredAt")
 	newLead := fs.Bool("new-lead", false, "with --new-ids, also a fresh lead.id")
+	direct := fs.Bool("direct", false, "skip HTTP: match and start through Temporal with the store (DATABASE_URL or DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *file == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: starter trigger --event FILE [--url URL] [--new-ids [--new-lead]]")
+		fmt.Fprintln(stderr, "usage: starter trigger --event FILE [--url URL | --direct] [--new-ids [--new-lead]]")
 		return 2
 	}
 	secret := os.Getenv(ingest.SecretEnv)
-	if secret == "" {
-		fmt.Fprintf(stderr, "starter trigger: set %s to the starter's signing secret\n", ingest.SecretEnv)
+	if secret == "" && !*direct {
+		fmt.Fprintf(stderr, "starter trigger: set %s to the starter's signing secret (or use --direct)\n", ingest.SecretEnv)
 		return 2
 	}
 	body, err := os.ReadFile(*file)
@@ -53,7 +57,15 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 			return 1
 		}
 	}
-	status, out, err := postSigned(context.Background(), strings.TrimRight(*base, "/")+"/events", []byte(secret), body)
+	var (
+		status int
+		out    []byte
+	)
+	if *direct {
+		status, out, err = deliverDirect(body)
+	} else {
+		status, out, err = postSigned(context.Background(), strings.TrimRight(*base, "/")+"/events", []byte(secret), body)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "starter trigger: %v\n", err)
 		return 1
@@ -67,6 +79,41 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// deliverDirect matches and starts as the starter would, from this process:
+// the store's automations and event ids, the Temporal client from the
+// environment. It answers like POST /events.
+func deliverDirect(body []byte) (int, []byte, error) {
+	ev, problems := ingest.ParseEvent(body)
+	if len(problems) > 0 {
+		out, _ := json.Marshal(ingest.ErrorResponse{Error: "invalid event", Problems: problems})
+		return http.StatusBadRequest, out, nil
+	}
+	ctx := context.Background()
+	cfg, _ := server.ConfigFromEnv()
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer st.Close()
+	log := logging.New("trigger")
+	c, err := temporalx.Dial(log)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer c.Close()
+	cat := catalog.New()
+	if err := cat.Sync(ctx, st); err != nil {
+		return 0, nil, err
+	}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: runtime.TaskQueue(), Log: log, Events: st}
+	outcomes, err := in.Deliver(ctx, ev)
+	if err != nil {
+		return 0, nil, err
+	}
+	out, _ := json.Marshal(ingest.EventsResponse{EventID: ev.ID, LeadID: ev.LeadID(), Automations: outcomes})
+	return http.StatusOK, out, nil
 }
 
 // postSigned posts a body to /events with X-Timestamp and X-Signature.
