@@ -22,20 +22,13 @@ func main() {
 		log.Error().Err(err).Msg("Temporal configuration")
 		os.Exit(1)
 	}
-	encrypted, err := runtime.ClientOptions(&opts)
-	if err != nil {
-		log.Error().Err(err).Msg("payload encryption")
-		os.Exit(1)
-	}
+	encrypted := os.Getenv("PAYLOAD_CODEC_KEYS") != ""
 	c, err := client.Dial(opts)
 	if err != nil {
 		log.Error().Err(err).Str("address", opts.HostPort).Str("namespace", opts.Namespace).Msg("cannot connect to Temporal")
 		os.Exit(1)
 	}
 	defer c.Close()
-	if os.Getenv("CONECRM_BASE_URL") == "" {
-		log.Warn().Msg("CONECRM_BASE_URL is not set: ConeCRM actions will fail")
-	}
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	if addr := metrics.AddrFromEnv("WORKER_METRICS_ADDR", runtime.DefaultWorkerMetricsAddr); addr != "" {
@@ -47,7 +40,18 @@ func main() {
 		log.Info().Str("addr", "http://"+bound+"/metrics").Msg("metrics endpoint listening")
 	}
 	queue := runtime.TaskQueue()
-	w := runtime.NewWorker(c, queue, runtime.ActivitiesFromEnv(log), worker.Options{})
+	acts, err := runtime.ActivitiesFromEnv(log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot configure the activities (make run starts the ConeCRM sandbox and sets CONECRM_BASE_URL)")
+		os.Exit(1)
+	}
+	closeCRM, err := runtime.WithCRMFromEnv(ctx, acts, log)
+	if err != nil {
+		log.Error().Err(err).Msg("CRM push service")
+		os.Exit(1)
+	}
+	defer closeCRM()
+	w := runtime.NewWorker(c, queue, acts, worker.Options{})
 	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Msg("worker started")
 	// worker.InterruptCh stops on SIGINT/SIGTERM; Run then drains gracefully.
 	if err := w.Run(worker.InterruptCh()); err != nil {

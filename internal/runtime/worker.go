@@ -3,6 +3,7 @@
 package runtime
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"time"
@@ -14,7 +15,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/activities"
-	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/workflows"
@@ -32,14 +32,19 @@ func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, o
 }
 
 // ActivitiesFromEnv builds the activities' dependencies: ConeCRM from
-// CONECRM_BASE_URL and CONECRM_TOKEN. Their HTTP calls are counted in the
-// external-calls metric (systems "conecrm" and "webhook").
-func ActivitiesFromEnv(log zerolog.Logger) *activities.Activities {
+// CONECRM_BASE_URL, CONECRM_TOKEN, CONECRM_TIMEOUT and the stage-move
+// settings. Their HTTP calls are counted in the external-calls metric
+// (systems "conecrm" and "webhook").
+func ActivitiesFromEnv(log zerolog.Logger) (*activities.Activities, error) {
+	cfg, err := conecrm.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("ConeCRM configuration: %w", err)
+	}
 	return &activities.Activities{
-		ConeCRM: conecrm.New(conecrm.Config{BaseURL: os.Getenv("CONECRM_BASE_URL"), Token: os.Getenv("CONECRM_TOKEN")}, metrics.Client("conecrm", &http.Client{Timeout: 15 * time.Second})),
+		ConeCRM: conecrm.New(cfg, metrics.Client("conecrm", &http.Client{Timeout: cfg.Timeout})),
 		HTTP:    metrics.Client("webhook", &http.Client{Timeout: 30 * time.Second}),
 		Log:     log,
-	}
+	}, nil
 }
 
 // TaskQueue returns TASK_QUEUE or the default.
@@ -53,12 +58,3 @@ func TaskQueue() string {
 // DefaultWorkerMetricsAddr is where the worker serves /metrics unless
 // WORKER_METRICS_ADDR says otherwise ("off" disables it).
 const DefaultWorkerMetricsAddr = "127.0.0.1:9464"
-
-// ClientOptions completes Temporal client options for a runtime process:
-// the SDK's metrics into the process's Prometheus registry, and payload
-// encryption when PAYLOAD_CODEC_KEYS is set. It reports whether payloads are
-// encrypted.
-func ClientOptions(opts *client.Options) (bool, error) {
-	opts.MetricsHandler = metrics.SDKHandler()
-	return codec.Apply(opts)
-}
