@@ -43,7 +43,12 @@ func dev([]string) int {
 	}
 	defer tlog.Close()
 	log.Info().Msg("starting the Temporal dev server (first start takes a few seconds)")
-	srv, err := devserver.Start(ctx, devserver.Options{DBFile: filepath.Join(dataDir, "temporal.db"), Port: 7233, UIPort: 8233, Log: tlog})
+	devOpts := devserver.Options{DBFile: filepath.Join(dataDir, "temporal.db"), Port: 7233, UIPort: 8233, Log: tlog}
+	if os.Getenv("PAYLOAD_CODEC_KEYS") != "" {
+		// Operators read decoded payloads in the UI through the starter's codec endpoint.
+		devOpts.ExtraArgs = []string{"--ui-codec-endpoint", "http://" + envOr("STARTER_ADDR", "127.0.0.1:8080") + "/codec"}
+	}
+	srv, err := devserver.Start(ctx, devOpts)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start the Temporal dev server (is another one running on 7233?)")
 		return 1
@@ -67,6 +72,25 @@ func dev([]string) int {
 		log.Info().Str("url", "http://"+addr).Msg("ConeCRM sandbox started (requests at /sandbox/requests)")
 	}
 
+	// Demo credentials, unless the environment sets real ones.
+	setDefaultEnv(server.EnvAPIToken, demoAPIToken)
+	setDefaultEnv(ingest.SecretEnv, demoSigningSecret)
+	cfg, err := server.ConfigFromEnv()
+	if err != nil {
+		return fatal(log, err, "configuration incomplete")
+	}
+	cfg.TaskQueue = runtime.TaskQueue()
+	st, err := server.OpenStore(ctx, cfg)
+	if err != nil {
+		return fatal(log, err, dbHint)
+	}
+	defer st.Close()
+	stopCRM, err := demoCRM(ctx, st, dataDir, filepath.Join(envOr("AUTOMATIONS_DIR", "automations"), "integrations"), log)
+	if err != nil {
+		return fatal(log, err, "demo CRM integrations")
+	}
+	defer stopCRM()
+
 	workerBin := filepath.Join(filepath.Dir(must(os.Executable())), "worker")
 	wk := exec.Command(workerBin)
 	wk.Stdout, wk.Stderr = os.Stdout, os.Stderr
@@ -86,19 +110,6 @@ func dev([]string) int {
 		return 1
 	}
 	defer c.Close()
-	// Demo credentials, unless the environment sets real ones.
-	setDefaultEnv(server.EnvAPIToken, demoAPIToken)
-	setDefaultEnv(ingest.SecretEnv, demoSigningSecret)
-	cfg, err := server.ConfigFromEnv()
-	if err != nil {
-		return fatal(log, err, "configuration incomplete")
-	}
-	cfg.TaskQueue = runtime.TaskQueue()
-	st, err := server.OpenStore(ctx, cfg)
-	if err != nil {
-		return fatal(log, err, dbHint)
-	}
-	defer st.Close()
 	app, err := server.New(ctx, c, st, cfg, log)
 	if err != nil {
 		return fatal(log, err, "cannot load automations")

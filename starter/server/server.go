@@ -8,6 +8,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"github.com/conecrm/automation-runtime/internal/codec"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"net/http"
 	"os"
 	"strings"
@@ -194,8 +196,14 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 		apiMux.Handle("/api/crm_integrations/", crmH)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /events", in.HandleEvents)
+	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))
 	mux.Handle("/api/", RequireToken(token, apiMux))
+	mux.Handle("GET /metrics", metrics.Handler())
+	// With payload encryption on, the codec endpoint lets the Web UI and
+	// the CLI show decoded payloads to operators.
+	if c, err := codec.FromEnv(); err == nil && c != nil {
+		mux.Handle("/codec/", http.StripPrefix("/codec", c.Handler(codec.HandlerOptionsFromEnv())))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if st != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
