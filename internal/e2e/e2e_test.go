@@ -36,7 +36,9 @@ type stack struct {
 	starter *httptest.Server
 }
 
-func startStack(t *testing.T, automationsDir string) *stack {
+// startStack runs the stack on the documents in automationsDir; setup may
+// complete the activities' dependencies (the CRM push service) first.
+func startStack(t *testing.T, automationsDir string, setup ...func(*activities.Activities)) *stack {
 	t.Helper()
 	srv := devserver.StartForTest(t, devserver.Options{})
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
@@ -51,6 +53,9 @@ func startStack(t *testing.T, automationsDir string) *stack {
 	t.Cleanup(sbSrv.Close)
 
 	acts := &activities.Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: sbSrv.URL, Token: "test-token"}, nil), Log: log}
+	for _, f := range setup {
+		f(acts)
+	}
 	w := runtime.NewWorker(c, workflows.TaskQueue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
