@@ -39,6 +39,11 @@ func main() {
 		}
 		log.Info().Str("addr", "http://"+bound+"/metrics").Msg("metrics endpoint listening")
 	}
+	cacheSize, err := runtime.ConfigureWorkflowCache()
+	if err != nil {
+		log.Error().Err(err).Msg("worker settings")
+		os.Exit(1)
+	}
 	queue := runtime.TaskQueue()
 	acts, err := runtime.ActivitiesFromEnv(log)
 	if err != nil {
@@ -52,7 +57,7 @@ func main() {
 	}
 	defer closeCRM()
 	w := runtime.NewWorker(c, queue, acts, worker.Options{})
-	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Msg("worker started")
+	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Int("workflow_cache_size", cacheSize).Msg("worker started")
 	// worker.InterruptCh stops on SIGINT/SIGTERM; Run then drains gracefully.
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		log.Error().Err(err).Msg("worker stopped with an error")

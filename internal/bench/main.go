@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/conecrm/automation-runtime/internal/runtime"
 	"io"
 	"os"
 	"os/signal"
@@ -62,7 +63,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	memRounds := fs.Int("memory-rounds", 2, "hand-written rounds on an in-memory dev server (0 skips)")
 	lever := fs.Bool("lever", true, "measure eager activity dispatch on a dev server that enables it")
 	waiting := fs.String("waiting", "1000,5000,10000", "waiting-work checkpoints (runs parked in a 1 h delay); empty skips")
-	stickyCache := fs.Int("sticky-cache", 0, "worker sticky workflow cache size for the waiting measurement (0: SDK default)")
+	stickyCache := fs.Int("sticky-cache", runtime.DefaultWorkflowCacheSize, "worker sticky workflow cache size (the production worker's default; 0: the SDK's 10,000)")
 	ingestN := fs.Int("ingest", 1000, "starts each way for the ingestion comparison (0 skips)")
 	gobench := fs.String("gobench", "", "output of go test -bench to include")
 	out := fs.String("out", "artifacts/bench", "directory for the table, the JSON and the dev servers' files")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,3 +59,24 @@ func TaskQueue() string {
 // DefaultWorkerMetricsAddr is where the worker serves /metrics unless
 // WORKER_METRICS_ADDR says otherwise ("off" disables it).
 const DefaultWorkerMetricsAddr = "127.0.0.1:9464"
+
+// DefaultWorkflowCacheSize bounds the runs a worker keeps in memory between
+// workflow tasks. Parked runs (waiting in a delay or a wait) beyond it are
+// evicted and replayed from history when they wake, so a worker's memory
+// stays flat however many runs wait.
+const DefaultWorkflowCacheSize = 1000
+
+// ConfigureWorkflowCache applies WORKER_WORKFLOW_CACHE_SIZE (default
+// DefaultWorkflowCacheSize). It is process-wide and must run before any
+// worker starts.
+func ConfigureWorkflowCache() (int, error) {
+	n := DefaultWorkflowCacheSize
+	if v := os.Getenv("WORKER_WORKFLOW_CACHE_SIZE"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return 0, fmt.Errorf("WORKER_WORKFLOW_CACHE_SIZE must be a positive integer, got %q", v)
+		}
+	}
+	worker.SetStickyWorkflowCacheSize(n)
+	return n, nil
+}
