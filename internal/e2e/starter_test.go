@@ -291,8 +291,18 @@ func TestStarterEnrolmentModes(t *testing.T) {
 	}
 
 	// LEAD_UPDATED is not a trigger here: it is signalled to the enrolled
-	// runs, which resume and finish.
+	// runs, which resume and finish. "always" runs have ids of their own,
+	// found through visibility once it lists them.
+	eventually(t, "visibility lists both always runs", func() bool {
+		return countRuns(t, env.client, "AutomationId = 'always' AND LeadId = '"+lead+"' AND ExecutionStatus = 'Running'") == 2
+	})
 	_, er = s.event("ev-4", "LEAD_UPDATED", lead, car())
+	if o := outcome(t, er, "always"); o.Result != ingest.Signalled || o.Reason != "2 running run(s)" {
+		t.Fatalf("always: update %+v, want signalled to 2 runs", o)
+	}
+	if r := waitResult(t, env.client, first["always"].WorkflowID, first["always"].RunID); r.Reason != "updated" {
+		t.Fatalf("always finished with %+v", r)
+	}
 	for _, id := range []string{"never", "after"} {
 		if o := outcome(t, er, id); o.Result != ingest.Signalled {
 			t.Fatalf("%s: update %+v", id, o)

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/event"
@@ -205,10 +207,25 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 	if enrol {
 		err = in.enrol(ctx, p, ev, wfID, leadID, o)
 	} else {
-		err = in.signal(ctx, wfID, ev)
-		if err == nil {
-			o.Result, o.WorkflowID = Signalled, wfID
-		} else if isNotFound(err) {
+		if p.Doc.ReenrollmentMode() == automation.ReenrollAlways {
+			// Each run of an "always" automation has its own id: find the
+			// lead's running runs through visibility.
+			var n int
+			n, err = in.signalRunning(ctx, p, leadID, ev)
+			if err == nil && n > 0 {
+				o.Result, o.Reason = Signalled, fmt.Sprintf("%d running run(s)", n)
+			} else if err == nil {
+				err = errNoRun
+			}
+		} else {
+			err = in.signal(ctx, wfID, ev)
+			if err == nil {
+				o.Result, o.WorkflowID = Signalled, wfID
+			}
+		}
+		switch {
+		case err == nil:
+		case isNotFound(err) || errors.Is(err, errNoRun):
 			// Nothing happened: forget the event, so that it may enrol if
 			// it is delivered again after the automation changed.
 			release()
@@ -217,7 +234,7 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 			}
 			o.Result, o.Reason = Skipped, skipReason
 			return o, nil
-		} else {
+		default:
 			err = fmt.Errorf("signalling %s: %w", wfID, err)
 		}
 	}
@@ -300,6 +317,38 @@ func (in *Ingester) StartOptions(p *plan.Plan, ev event.Lead, wfID, leadID strin
 		StaticDetails:                            fmt.Sprintf("Automation %s version %s, trigger %s, enrolled by event %s", p.Doc.ID, p.Version, p.Doc.AutomationTrigger, ev.ID),
 	}
 }
+
+var errNoRun = errors.New("no running run")
+
+// signalRunning delivers ev to every running run of the automation for the
+// lead, as visibility lists them (it may lag a start by a second or so).
+func (in *Ingester) signalRunning(ctx context.Context, p *plan.Plan, leadID string, ev event.Lead) (int, error) {
+	q := fmt.Sprintf("AutomationId = '%s' AND LeadId = '%s' AND ExecutionStatus = 'Running'", quoteVisibility(p.Doc.ID), quoteVisibility(leadID))
+	var (
+		n     int
+		token []byte
+	)
+	for {
+		resp, err := in.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
+		if err != nil {
+			return n, fmt.Errorf("listing running runs: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			err := in.Temporal.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), workflows.SignalLeadEvent, ev)
+			if err != nil && !isNotFound(err) {
+				return n, fmt.Errorf("signalling %s: %w", e.GetExecution().GetWorkflowId(), err)
+			}
+			if err == nil {
+				n++
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return n, nil
+		}
+	}
+}
+
+func quoteVisibility(s string) string { return strings.ReplaceAll(s, "'", "") }
 
 func (in *Ingester) signal(ctx context.Context, wfID string, ev event.Lead) error {
 	return in.Temporal.SignalWorkflow(ctx, wfID, "", workflows.SignalLeadEvent, ev)
