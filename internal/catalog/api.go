@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"io"
 	"net/http"
 	"strings"
@@ -263,7 +264,7 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	merged, _ := json.Marshal(mergePatch(doc, patch))
+	merged, _ := json.Marshal(jsonmerge.Apply(doc, patch))
 	p, problems := Prepare(merged, id, cur.Active)
 	if len(problems) > 0 {
 		a.invalid(w, problems)
@@ -391,24 +392,4 @@ func (a *API) cancelRunning(ctx context.Context, id string) (int, error) {
 			return n, nil
 		}
 	}
-}
-
-// mergePatch applies an RFC 7396 JSON merge patch.
-func mergePatch(target, patch any) any {
-	p, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	t, ok := target.(map[string]any)
-	if !ok {
-		t = map[string]any{}
-	}
-	for k, v := range p {
-		if v == nil {
-			delete(t, k)
-			continue
-		}
-		t[k] = mergePatch(t[k], v)
-	}
-	return t
 }

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"io"
 	"net/http"
 	"time"
@@ -209,7 +210,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	merged := mergePatch(stored, patch).(map[string]any)
+	merged := jsonmerge.Apply(stored, patch).(map[string]any)
 	merged["heron_id"] = id
 	mergedJSON, err := json.Marshal(merged)
 	if err != nil {
@@ -255,23 +256,4 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info().Str("heron_id", id).Msg("crm integration updated")
 	writeJSON(w, http.StatusOK, integ)
-}
-
-func mergePatch(target, patch any) any {
-	p, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	t, ok := target.(map[string]any)
-	if !ok {
-		t = map[string]any{}
-	}
-	for k, v := range p {
-		if v == nil {
-			delete(t, k)
-			continue
-		}
-		t[k] = mergePatch(t[k], v)
-	}
-	return t
 }
