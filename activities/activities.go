@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
-	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
+	"github.com/conecrm/automation-runtime/internal/logging"
 )
 
 // Activities holds the dependencies of every activity.
