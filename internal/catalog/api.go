@@ -224,19 +224,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}
-	p, problems := Prepare(body, id, true)
-	if len(problems) > 0 {
-		a.invalid(w, problems)
-		return
-	}
-	at, err := a.Store.Create(r.Context(), p.Version)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.created(at, p)
-	a.Log.Info().Str("automation_id", id).Str("version", at.Version).Msg("automation created")
-	a.respond(w, r, at)
+	a.insert(w, r, body, id, true)
 }
 
 func (a *API) patch(w http.ResponseWriter, r *http.Request) {
@@ -318,7 +306,12 @@ func (a *API) duplicate(w http.ResponseWriter, r *http.Request) {
 	body, _ := json.Marshal(fields)
 	id := uuid.Must(uuid.NewV7()).String()
 	// A copy starts inactive, so it does not enrol the same leads twice.
-	p, problems := Prepare(body, id, false)
+	a.insert(w, r, body, id, false)
+}
+
+// insert validates and stores a new automation, and answers with it.
+func (a *API) insert(w http.ResponseWriter, r *http.Request, body []byte, id string, active bool) {
+	p, problems := Prepare(body, id, active)
 	if len(problems) > 0 {
 		a.invalid(w, problems)
 		return
@@ -329,6 +322,7 @@ func (a *API) duplicate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.created(at, p)
+	a.Log.Info().Str("automation_id", id).Str("version", at.Version).Msg("automation created")
 	a.respond(w, r, at)
 }
 
