@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/conecrm/automation-runtime/internal/validate"
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -32,30 +32,9 @@ func (e *ValidationError) Error() string {
 	return "invalid crm integration: " + strings.Join(parts, "; ")
 }
 
-var (
-	validateOnce sync.Once
-	validate     *validator.Validate
-)
-
-// Validator returns the package's shared validator, which names fields by
-// their JSON names.
-func Validator() *validator.Validate {
-	validateOnce.Do(func() {
-		v := validator.New(validator.WithRequiredStructEnabled())
-		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "-" {
-				return ""
-			}
-			if name == "" {
-				return f.Name
-			}
-			return name
-		})
-		validate = v
-	})
-	return validate
-}
+// Validator returns the runtime's one shared validator (internal/validate),
+// which names fields by their JSON names.
+func Validator() *validator.Validate { return validate.Validator() }
 
 // DecodeInput parses a POST or PATCH body strictly: unknown fields are
 // reported rather than silently dropped, so a misspelt option is noticed.
