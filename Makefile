@@ -42,10 +42,13 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/worker ./worker
 	$(GO) build -o $(BIN)/starter ./starter
+	$(GO) build -o $(BIN)/dev ./cmd/dev
 
+# cmd/dev (development kit) orchestrates the demo; the product binaries are
+# bin/worker and bin/starter.
 run: build $(TEMPORAL)
 	@mkdir -p $(DATA)
-	$(BIN)/starter dev
+	$(BIN)/dev
 
 dev-server: $(TEMPORAL)
 	@mkdir -p $(DATA)
@@ -53,8 +56,9 @@ dev-server: $(TEMPORAL)
 	  --db-filename $(DATA)/temporal.db --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
 	  $(foreach a,AutomationId AutomationVersion LeadId FranchiseId Trigger CurrentNode CurrentNodeType,--search-attribute $(a)=Keyword)
 
-# Each area may add a fragment Makefile.<area>.mk; a fragment appends the
-# targets make test needs first to TEST_DEPS.
+# Fragments Makefile.<what>.mk, named for what they do (system packages,
+# npm packages, the test PostgreSQL, replay histories, bench and chaos...);
+# a fragment appends the targets make test needs first to TEST_DEPS.
 TEST_DEPS :=
 -include $(sort $(wildcard Makefile.*.mk))
 

@@ -1,6 +1,6 @@
 # Benchmarks and the chaos harness (BENCHMARKS.md). Results go to the
 # git-ignored artifacts/. The short chaos variant is a normal Go test
-# (internal/chaos), so make test runs it without anything added here.
+# (internal/devkit/chaos), so make test runs it without anything added here.
 .PHONY: bench chaos
 BENCH_FLAGS ?=
 CHAOS_FLAGS ?=

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
-	"github.com/conecrm/automation-runtime/internal/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 )
 
 // retryPolicy mirrors workflows.RetryPolicy (1s initial, ×2, 1 min cap, 25

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
-	"github.com/conecrm/automation-runtime/internal/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 )
 
 // quietLogger keeps the SDK from logging every expected activity failure.

@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
-	"github.com/conecrm/automation-runtime/internal/crm/crmfake"
+	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
 )
 

@@ -25,8 +25,6 @@ func main() {
 		code = serve(args)
 	case "validate":
 		code = validateCmd(os.Stdout, os.Stderr, args)
-	case "dev":
-		code = dev(args)
 	case "trigger":
 		code = triggerCmd(os.Stdout, os.Stderr, args)
 	case "import":
@@ -55,6 +53,5 @@ func usage() {
   starter import DIR                   import DIR/*.json into the store (idempotent)
   starter export DIR                   write every automation to DIR/<id>.json
   starter dry-run --automation FILE --event FILE
-  starter dev                          run the whole stack locally (what make run does)
 `)
 }

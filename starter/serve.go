@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/conecrm/automation-runtime/internal/logging"
-	"github.com/conecrm/automation-runtime/internal/runtime"
-	"github.com/conecrm/automation-runtime/internal/temporalx"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
+	"github.com/conecrm/automation-runtime/internal/temporalclient"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
 
@@ -39,7 +39,7 @@ func serve([]string) int {
 	if err != nil {
 		return fatal(log, err, "configuration incomplete")
 	}
-	cfg.TaskQueue = runtime.TaskQueue()
+	cfg.TaskQueue = workerapp.TaskQueue()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	st, err := server.OpenStore(ctx, cfg)
@@ -47,7 +47,7 @@ func serve([]string) int {
 		return fatal(log, err, dbHint)
 	}
 	defer st.Close()
-	c, err := temporalx.Dial(log)
+	c, err := temporalclient.Dial(log)
 	if err != nil {
 		return fatal(log, err, "cannot connect to Temporal")
 	}

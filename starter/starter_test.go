@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conecrm/automation-runtime/internal/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/starter/server"
 )

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,8 +17,8 @@ import (
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/internal/logging"
-	"github.com/conecrm/automation-runtime/internal/runtime"
-	"github.com/conecrm/automation-runtime/internal/temporalx"
+	"github.com/conecrm/automation-runtime/internal/temporalclient"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
 
@@ -64,7 +63,7 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 	if *direct {
 		status, out, err = deliverDirect(body)
 	} else {
-		status, out, err = postSigned(context.Background(), strings.TrimRight(*base, "/")+"/events", []byte(secret), body)
+		status, out, err = ingest.PostSigned(context.Background(), strings.TrimRight(*base, "/")+"/events", []byte(secret), body)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "starter trigger: %v\n", err)
@@ -98,7 +97,7 @@ func deliverDirect(body []byte) (int, []byte, error) {
 	}
 	defer st.Close()
 	log := logging.New("trigger")
-	c, err := temporalx.Dial(log)
+	c, err := temporalclient.Dial(log)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -107,32 +106,13 @@ func deliverDirect(body []byte) (int, []byte, error) {
 	if err := cat.Sync(ctx, st); err != nil {
 		return 0, nil, err
 	}
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: runtime.TaskQueue(), Log: log, Events: st}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: workerapp.TaskQueue(), Log: log, Events: st}
 	outcomes, err := in.Deliver(ctx, ev)
 	if err != nil {
 		return 0, nil, err
 	}
 	out, _ := json.Marshal(ingest.EventsResponse{EventID: ev.ID, LeadID: ev.LeadID(), Automations: outcomes})
 	return http.StatusOK, out, nil
-}
-
-// postSigned posts a body to /events with X-Timestamp and X-Signature.
-func postSigned(ctx context.Context, url string, secret, body []byte) (int, []byte, error) {
-	ts := time.Now().Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ingest.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(ingest.HeaderSignature, ingest.Sign(secret, ts, body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
 }
 
 // freshIDs gives an event a new id and occurredAt, and a new lead id.

@@ -11,13 +11,13 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/metrics"
-	"github.com/conecrm/automation-runtime/internal/runtime"
-	"github.com/conecrm/automation-runtime/internal/temporalx"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
+	"github.com/conecrm/automation-runtime/internal/temporalclient"
 )
 
 func main() {
 	log := logging.New("worker")
-	opts, err := temporalx.Options(log)
+	opts, err := temporalclient.Options(log)
 	if err != nil {
 		log.Error().Err(err).Msg("Temporal configuration")
 		os.Exit(1)
@@ -31,7 +31,7 @@ func main() {
 	defer c.Close()
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	if addr := metrics.AddrFromEnv("WORKER_METRICS_ADDR", runtime.DefaultWorkerMetricsAddr); addr != "" {
+	if addr := metrics.AddrFromEnv("WORKER_METRICS_ADDR", workerapp.DefaultWorkerMetricsAddr); addr != "" {
 		bound, err := metrics.Serve(ctx, addr)
 		if err != nil {
 			log.Error().Err(err).Msg("metrics endpoint (set WORKER_METRICS_ADDR, or off)")
@@ -39,24 +39,24 @@ func main() {
 		}
 		log.Info().Str("addr", "http://"+bound+"/metrics").Msg("metrics endpoint listening")
 	}
-	cacheSize, err := runtime.ConfigureWorkflowCache()
+	cacheSize, err := workerapp.ConfigureWorkflowCache()
 	if err != nil {
 		log.Error().Err(err).Msg("worker settings")
 		os.Exit(1)
 	}
-	queue := runtime.TaskQueue()
-	acts, err := runtime.ActivitiesFromEnv(log)
+	queue := workerapp.TaskQueue()
+	acts, err := workerapp.ActivitiesFromEnv(log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot configure the activities (make run starts the ConeCRM sandbox and sets CONECRM_BASE_URL)")
 		os.Exit(1)
 	}
-	closeCRM, err := runtime.WithCRMFromEnv(ctx, acts, log)
+	closeCRM, err := workerapp.WithCRMFromEnv(ctx, acts, log)
 	if err != nil {
 		log.Error().Err(err).Msg("CRM push service")
 		os.Exit(1)
 	}
 	defer closeCRM()
-	w := runtime.NewWorker(c, queue, acts, worker.Options{})
+	w := workerapp.NewWorker(c, queue, acts, worker.Options{})
 	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Int("workflow_cache_size", cacheSize).Msg("worker started")
 	// worker.InterruptCh stops on SIGINT/SIGTERM; Run then drains gracefully.
 	if err := w.Run(worker.InterruptCh()); err != nil {

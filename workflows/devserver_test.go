@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/baseline"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
@@ -22,7 +24,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/conecrm/automation-runtime/internal/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/workflows"
 	"github.com/conecrm/automation-runtime/workflows/dryrun"
@@ -82,10 +84,10 @@ func startWorker(t *testing.T, c client.Client, queue string, fail map[string]st
 	t.Helper()
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	for _, hw := range workflows.HandwrittenWorkflows {
+	for _, hw := range baseline.HandwrittenWorkflows {
 		w.RegisterWorkflow(hw)
 	}
-	w.RegisterWorkflow(workflows.HandwrittenNode)
+	w.RegisterWorkflow(baseline.HandwrittenNode)
 	rec := &dryrun.Recorder{Fail: fail}
 	rec.Register(w)
 	if err := w.Start(); err != nil {

@@ -15,8 +15,8 @@ import (
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/event"
-	"github.com/conecrm/automation-runtime/internal/runtime"
-	"github.com/conecrm/automation-runtime/internal/sandbox"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -29,7 +29,7 @@ func TestExamplesEndToEndWithSandbox(t *testing.T) {
 	t.Cleanup(srv.Close)
 	queue := "e2e-" + time.Now().Format("150405.000000")
 	acts := &activities.Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: srv.URL, Token: "test-token"}, nil), Log: zerolog.Nop()}
-	w := runtime.NewWorker(c, queue, acts, worker.Options{})
+	w := workerapp.NewWorker(c, queue, acts, worker.Options{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

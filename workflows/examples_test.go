@@ -10,12 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/baseline"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/event"
-	"github.com/conecrm/automation-runtime/internal/sandbox"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -94,7 +96,7 @@ func examples(t *testing.T) []example {
 		{name: "brand-specialist-routing", file: "brand-specialist-routing.json", ev: sbEvent("evt-1", "LEAD_CREATED", nil),
 			check: wantPath("start", "route-make", "honda-specialist", "routed")},
 		{name: "brand-specialist-routing-default", file: "brand-specialist-routing.json", ev: sbEvent("evt-1", "LEAD_CREATED", map[string]any{"makeStr": "Ford"}),
-			handwritten: workflows.HandwrittenBrandSpecialistRouting, check: wantPath("start", "route-make", "bdc-triage", "routed")},
+			handwritten: baseline.HandwrittenBrandSpecialistRouting, check: wantPath("start", "route-make", "bdc-triage", "routed")},
 		{name: "lost-lead-reengagement", file: "lost-lead-reengagement.json", ev: sbEvent("evt-1", "LEAD_CLOSED", stage(sandbox.StageLost)), cancel: true,
 			check: wantCancelled},
 		{name: "qualified-lead-hubspot", file: "qualified-lead-hubspot.json", ev: sbEvent("evt-1", "LEAD_UPDATED", map[string]any{"priority": 3}),
@@ -103,7 +105,7 @@ func examples(t *testing.T) []example {
 			signals: []event.Lead{sbEvent("evt-1", "LEAD_UPDATED", nil), sbEvent("evt-2", "LEAD_UPDATED", stage(sandbox.StageContacted))},
 			check:   wantPath("start", "wait-activity", "active")},
 		{name: "stale-lead-follow-up-goal", file: "stale-lead-follow-up.json", ev: sbEvent("evt-1", "LEAD_STAGE_CHANGED", stage(sandbox.StageContacted)),
-			signals: []event.Lead{sbEvent("evt-2", "LEAD_STAGE_CHANGED", stage(sandbox.StageSold))}, handwritten: workflows.HandwrittenStaleLeadFollowUp,
+			signals: []event.Lead{sbEvent("evt-2", "LEAD_STAGE_CHANGED", stage(sandbox.StageSold))}, handwritten: baseline.HandwrittenStaleLeadFollowUp,
 			check: func(t *testing.T, o outcome) {
 				if o.err != nil || o.result.Status != workflows.StatusGoalReached {
 					t.Fatalf("result %+v, error %v; want goal reached", o.result, o.err)
@@ -180,7 +182,7 @@ func examples(t *testing.T) []example {
 	for i := range known {
 		x := &known[i]
 		if x.handwritten == nil {
-			x.handwritten = workflows.HandwrittenWorkflows[x.name]
+			x.handwritten = baseline.HandwrittenWorkflows[x.name]
 		}
 	}
 	return append(known, local...)
@@ -299,7 +301,7 @@ func TestNodeTypeEventCounts(t *testing.T) {
 			if o.err != nil {
 				t.Fatal(o.err)
 			}
-			h := runScenario(t, c, scenario{name: "node-" + nd.typ + "-hw", workflow: workflows.HandwrittenNode, input: workflows.NodeBenchInput{Type: nd.typ, Event: ev, Delay: time.Second}})
+			h := runScenario(t, c, scenario{name: "node-" + nd.typ + "-hw", workflow: baseline.HandwrittenNode, input: baseline.NodeBenchInput{Type: nd.typ, Event: ev, Delay: time.Second}})
 			if h.err != nil {
 				t.Fatal(h.err)
 			}

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/conecrm/automation-runtime/internal/bench"
+	"github.com/conecrm/automation-runtime/internal/devkit/bench"
 )
 
 func main() {

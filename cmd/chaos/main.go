@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/conecrm/automation-runtime/internal/bench"
-	"github.com/conecrm/automation-runtime/internal/chaos"
+	"github.com/conecrm/automation-runtime/internal/devkit/bench"
+	"github.com/conecrm/automation-runtime/internal/devkit/chaos"
 )
 
 func main() {

@@ -18,9 +18,9 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
-	"github.com/conecrm/automation-runtime/internal/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/store"
-	"github.com/conecrm/automation-runtime/internal/store/storetest"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 )
 
 // fakeRuns answers visibility with fixed data and records cancellations.

@@ -16,8 +16,8 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/runtime/runtimetest"
-	"github.com/conecrm/automation-runtime/internal/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -42,7 +42,7 @@ func leadValues() []string {
 
 // rawHistory fetches a run's history as the server stores it, with no
 // data converter in the way.
-func rawHistory(t *testing.T, s *runtimetest.Stack, o ingest.Outcome) *historypb.History {
+func rawHistory(t *testing.T, s *stack.Stack, o ingest.Outcome) *historypb.History {
 	t.Helper()
 	resp, err := s.Client.WorkflowService().GetWorkflowExecutionHistory(t.Context(), &workflowservice.GetWorkflowExecutionHistoryRequest{
 		Namespace: "default",
@@ -60,7 +60,7 @@ func TestEncryptedHistoryAndCodecEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := runtimetest.Start(t, runtimetest.Options{AutomationsDir: "testdata/automations", DataConverter: c.DataConverter(), FailureConverter: c.FailureConverter()})
+	s := stack.Start(t, stack.Options{AutomationsDir: "testdata/automations", DataConverter: c.DataConverter(), FailureConverter: c.FailureConverter()})
 	run := s.Enrol(event("evt-codec-1"))
 	if res := s.Result(run, 60*time.Second); res.Status != workflows.StatusCompleted {
 		t.Fatalf("run: %+v", res)
@@ -124,7 +124,7 @@ func TestEncryptedHistoryAndCodecEndpoint(t *testing.T) {
 func TestRunStartedBeforeRotationCompletesAfterIt(t *testing.T) {
 	k1, k2 := key(t, "k1"), key(t, "k2")
 	before, _ := codec.New(k1)
-	s := runtimetest.Start(t, runtimetest.Options{AutomationsDir: "testdata/automations", DataConverter: before.DataConverter(), FailureConverter: before.FailureConverter()})
+	s := stack.Start(t, stack.Options{AutomationsDir: "testdata/automations", DataConverter: before.DataConverter(), FailureConverter: before.FailureConverter()})
 	run := s.Enrol(event("evt-rotate-1"))
 	s.WaitParked(run, 30*time.Second)
 

@@ -1,10 +1,14 @@
 package ingest
 
 import (
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -53,4 +57,24 @@ func Verify(secret []byte, timestamp, signature string, body []byte, now time.Ti
 		return errors.New(HeaderSignature + " does not match the body")
 	}
 	return nil
+}
+
+// PostSigned posts a lead event to a starter's /events with X-Timestamp and
+// X-Signature, and returns the status code and body of the answer.
+func PostSigned(ctx context.Context, url string, secret, body []byte) (int, []byte, error) {
+	ts := time.Now().Unix()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(HeaderSignature, Sign(secret, ts, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
 }

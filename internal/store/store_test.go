@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/store"
-	"github.com/conecrm/automation-runtime/internal/store/storetest"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 )
 
 var ctx = context.Background()

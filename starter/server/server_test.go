@@ -12,7 +12,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/store/storetest"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/crm"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
-	"github.com/conecrm/automation-runtime/internal/store/storetest"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 )
 
 func TestCRMStore(t *testing.T) {

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
+	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/internal/store/crmstore"
+)
+
+// demoCRM prepares push_to_crm for `make run`: a CRM secrets key kept in
+// the data directory (unless CRM_SECRETS_KEY is set), fake Salesforce and
+// HubSpot servers on the ports named in automations/integrations/*.json,
+// and those integrations stored under their file names ("demo-salesforce",
+// "demo-hubspot"), which the example automations reference.
+func demoCRM(ctx context.Context, st *store.Store, dataDir, dir string, log zerolog.Logger) (func(), error) {
+	if os.Getenv(crm.SecretsKeyEnv) == "" {
+		key, err := demoSecretsKey(filepath.Join(dataDir, "crm-secrets.key"))
+		if err != nil {
+			return nil, err
+		}
+		os.Setenv(crm.SecretsKeyEnv, key)
+	}
+	cipher, err := crm.NewCipherFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var servers []*http.Server
+	stop := func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}
+	crms := crmstore.New(st)
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".json")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		var in crm.IntegrationInput
+		if err := crm.DecodeInput(data, &in); err != nil {
+			stop()
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if err := crm.Validate(&in.Integration); err != nil {
+			stop()
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		srv, err := fakeVendor(in.Provider, in.InstanceURL)
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if srv != nil {
+			servers = append(servers, srv)
+		}
+		secret := ""
+		if in.Secret != nil {
+			secret = *in.Secret
+		}
+		sealed, err := cipher.Seal(id, crm.Credentials{Secret: secret, Auth: in.Auth})
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		in.Integration.HeronID = id
+		raw, _ := json.Marshal(in.Integration)
+		now := time.Now().UTC()
+		rec := crm.Record{HeronID: id, Integration: raw, SealedCredentials: sealed, CreatedAt: now, UpdatedAt: now}
+		if old, err := crms.Get(ctx, id); err == nil {
+			rec.CreatedAt = old.CreatedAt
+			err = crms.Update(ctx, rec)
+			if err != nil {
+				stop()
+				return nil, err
+			}
+		} else if err := crms.Create(ctx, rec); err != nil {
+			stop()
+			return nil, err
+		}
+		log.Info().Str("integration", id).Str("provider", in.Provider).Str("url", in.InstanceURL).Msg("demo CRM integration ready (fake vendor server)")
+	}
+	return stop, nil
+}
+
+// fakeVendor serves a fake of the provider on the instance URL's address.
+func fakeVendor(provider, instanceURL string) (*http.Server, error) {
+	u, err := url.Parse(instanceURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("instance_url %q is not a URL", instanceURL)
+	}
+	var h http.Handler
+	switch provider {
+	case "salesforce":
+		h = crmfake.NewSalesforce()
+	case "hubspot":
+		// Requests are validated against HubSpot's OpenAPI documents when
+		// the shared specs are at hand.
+		specs := ""
+		if dir, ok := crmfake.SpecDir(); ok {
+			specs = filepath.Join(dir, "hubspot")
+		}
+		hs, err := crmfake.NewHubSpot(specs)
+		if err != nil {
+			return nil, err
+		}
+		h = hs
+	default:
+		return nil, nil // a real endpoint: nothing to fake
+	}
+	l, err := net.Listen("tcp", u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("fake %s on %s: %w", provider, u.Host, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, nil
+}
+
+// demoSecretsKey reads the demo key from path, creating it the first time,
+// so credentials stored by one `make run` still open in the next.
+func demoSecretsKey(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return "", err
+	}
+	key := base64.StdEncoding.EncodeToString(k)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return key, nil
+}
