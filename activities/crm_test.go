@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
-	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
+	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 )
 
 func TestCRMErrorMapping(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/metrics"
-	"github.com/conecrm/automation-runtime/internal/workerapp"
 	"github.com/conecrm/automation-runtime/internal/temporalclient"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
 )
 
 func main() {

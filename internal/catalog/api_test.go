@@ -19,8 +19,8 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
-	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
+	"github.com/conecrm/automation-runtime/internal/store"
 )
 
 // fakeRuns answers visibility with fixed data and records cancellations.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
+	"github.com/conecrm/automation-runtime/internal/store"
 )
 
 var ctx = context.Background()

@@ -7,8 +7,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 )
 
 // TestSearchRecipes runs the README's visibility queries against a real

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
-	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
+	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 )
 
 type violator interface{ Violations() []string }

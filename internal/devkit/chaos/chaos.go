@@ -28,9 +28,9 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/devkit/bench"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
 	"github.com/conecrm/automation-runtime/workflows"
 	"github.com/conecrm/automation-runtime/workflows/dryrun"

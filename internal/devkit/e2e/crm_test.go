@@ -18,10 +18,10 @@ import (
 
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/crm"
-	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/crm/push"
-	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 

@@ -20,11 +20,11 @@ import (
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/internal/logging"
-	"github.com/conecrm/automation-runtime/internal/workerapp"
-	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
+	"github.com/conecrm/automation-runtime/internal/workerapp"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 

@@ -13,10 +13,10 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
-	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/devkit/uicheck"
+	"github.com/conecrm/automation-runtime/internal/ingest"
 )
 
 const automationName = "UI check: call, wait an hour, follow up"

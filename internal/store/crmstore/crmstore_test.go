@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
-	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 )
 
 func TestCRMStore(t *testing.T) {
