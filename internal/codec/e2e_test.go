@@ -45,7 +45,7 @@ func leadValues() []string {
 func rawHistory(t *testing.T, s *stack.Stack, o ingest.Outcome) *historypb.History {
 	t.Helper()
 	resp, err := s.Client.WorkflowService().GetWorkflowExecutionHistory(t.Context(), &workflowservice.GetWorkflowExecutionHistoryRequest{
-		Namespace: "default",
+		Namespace: s.Namespace,
 		Execution: &commonpb.WorkflowExecution{WorkflowId: o.WorkflowID, RunId: o.RunID},
 	})
 	if err != nil {
@@ -105,7 +105,7 @@ func TestEncryptedHistoryAndCodecEndpoint(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/decode", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer op-token")
-	req.Header.Set("X-Namespace", "default")
+	req.Header.Set("X-Namespace", s.Namespace)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func TestSearchRecipes(t *testing.T) {
 			deadline := time.Now().Add(15 * time.Second)
 			for {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				resp, err := s.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: r.query})
+				resp, err := s.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: s.Namespace, Query: r.query})
 				cancel()
 				if err != nil {
 					t.Fatalf("%s: %v", r.query, err)

@@ -21,7 +21,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/crm/push"
 	"github.com/conecrm/automation-runtime/internal/devkit/crmfake"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
-	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -77,13 +77,13 @@ func TestPushToSalesforceAndHubSpot(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := startStack(t, dir, func(a *activities.Activities) {
+	s := stack.Start(t, stack.Options{AutomationsDir: dir, Activities: func(a *activities.Activities) {
 		p, err := push.New(push.Options{Store: integrations, Cipher: cipher, Writer: push.ConeCRMWriter{Client: a.ConeCRM}, Logger: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		a.CRM = p
-	})
+	}})
 
 	lead := map[string]any{
 		"id": sandbox.LeadChloe, "subject": "Ioniq 5 test drive", "price": 52000,
@@ -92,7 +92,7 @@ func TestPushToSalesforceAndHubSpot(t *testing.T) {
 		"contact":   map[string]any{"id": sandbox.ContactChloe, "firstName": "Chloé", "lastName": "Gagnon", "primaryEmail": "chloe.gagnon@example.com"},
 		"account":   map[string]any{"id": sandbox.AccountChloe, "name": "Chloé Gagnon", "province": "Quebec"},
 	}
-	res := s.runToEnd(map[string]any{"id": "evt-sf-1", "type": "LEAD_STAGE_CHANGED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": lead})
+	res := runToEnd(s, map[string]any{"id": "evt-sf-1", "type": "LEAD_STAGE_CHANGED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": lead})
 	if !contains(res.Path, "synced") {
 		t.Fatalf("the Salesforce run did not sync: %+v", res)
 	}
@@ -101,7 +101,7 @@ func TestPushToSalesforceAndHubSpot(t *testing.T) {
 			t.Errorf("Salesforce has %d %s records, want 1", n, obj)
 		}
 	}
-	acc, _ := s.sandbox.Account(sandbox.AccountChloe)
+	acc, _ := s.Sandbox.Account(sandbox.AccountChloe)
 	written := 0
 	for _, id := range acc.ThirdPartyIDs {
 		if strings.HasPrefix(id.SystemName, "salesforce:demo-salesforce:") {
@@ -118,7 +118,7 @@ func TestPushToSalesforceAndHubSpot(t *testing.T) {
 		"contact":   map[string]any{"id": sandbox.ContactBob, "firstName": "Bob", "lastName": "Martin", "primaryEmail": "bob.martin@example.com"},
 		"account":   map[string]any{"id": sandbox.AccountBob},
 	}
-	res = s.runToEnd(map[string]any{"id": "evt-hs-1", "type": "LEAD_UPDATED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": bob, "previous": map[string]any{"id": sandbox.LeadBob, "priority": 1}})
+	res = runToEnd(s, map[string]any{"id": "evt-hs-1", "type": "LEAD_UPDATED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": bob, "previous": map[string]any{"id": sandbox.LeadBob, "priority": 1}})
 	if res.Status != workflows.StatusCompleted {
 		t.Fatalf("the HubSpot run: %+v", res)
 	}
@@ -158,28 +158,9 @@ func putIntegration(t *testing.T, st crm.Store, cipher *crm.Cipher, id, url stri
 }
 
 // runToEnd posts an event that enrols exactly one run and waits for it.
-func (s *stack) runToEnd(ev map[string]any) workflows.Result {
-	s.t.Helper()
-	status, resp := s.post(ev)
-	if status != http.StatusOK {
-		s.t.Fatalf("POST /events: HTTP %d", status)
-	}
-	var o *ingest.Outcome
-	for i := range resp.Automations {
-		if resp.Automations[i].Result == ingest.Enrolled {
-			o = &resp.Automations[i]
-		}
-	}
-	if o == nil {
-		s.t.Fatalf("event %v enrolled nothing: %+v", ev["id"], resp.Automations)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	var res workflows.Result
-	if err := s.client.GetWorkflow(ctx, o.WorkflowID, o.RunID).Get(ctx, &res); err != nil {
-		s.t.Fatalf("run %s: %v", o.WorkflowID, err)
-	}
-	return res
+func runToEnd(s *stack.Stack, ev map[string]any) workflows.Result {
+	s.T.Helper()
+	return s.Result(s.Enrol(ev), 90*time.Second)
 }
 
 func contains(xs []string, x string) bool {

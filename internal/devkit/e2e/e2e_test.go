@@ -6,86 +6,25 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
-	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/catalog"
-	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
-	"github.com/conecrm/automation-runtime/internal/workerapp"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
-// stack is a running runtime for one test.
-type stack struct {
-	t       *testing.T
-	client  client.Client
-	sandbox *sandbox.Server
-	starter *httptest.Server
-}
-
-// startStack runs the stack on the documents in automationsDir; setup may
-// complete the activities' dependencies (the CRM push service) first.
-func startStack(t *testing.T, automationsDir string, setup ...func(*activities.Activities)) *stack {
-	t.Helper()
-	srv := devserver.StartForTest(t, devserver.Options{})
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Logger: logging.SDK(log)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-
-	sb := sandbox.New("test-token")
-	sbSrv := httptest.NewServer(sb)
-	t.Cleanup(sbSrv.Close)
-
-	acts := &activities.Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: sbSrv.URL, Token: "test-token"}, nil), Log: log}
-	for _, f := range setup {
-		f(acts)
-	}
-	w := workerapp.NewWorker(c, workflows.TaskQueue, acts, worker.Options{})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
-
-	cat := catalog.New()
-	if _, err := cat.LoadDir(automationsDir); err != nil {
-		t.Fatal(err)
-	}
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: workflows.TaskQueue, Log: log}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /events", in.HandleEvents)
-	st := httptest.NewServer(mux)
-	t.Cleanup(st.Close)
-	return &stack{t: t, client: c, sandbox: sb, starter: st}
-}
-
-func (s *stack) post(body any) (int, ingest.EventsResponse) {
-	s.t.Helper()
-	b, _ := json.Marshal(body)
-	resp, err := http.Post(s.starter.URL+"/events", "application/json", bytes.NewReader(b))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out ingest.EventsResponse
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
+// The package's tests share one dev server, each stack in a namespace of
+// its own.
+func TestMain(m *testing.M) { stack.Main(m) }
 
 func repoPath(t *testing.T, rel string) string {
 	root, err := devserver.RepoRoot()
@@ -96,7 +35,7 @@ func repoPath(t *testing.T, rel string) string {
 }
 
 func TestLeadCreatedCreatesOneTask(t *testing.T) {
-	s := startStack(t, repoPath(t, "automations"))
+	s := stack.Start(t, stack.Options{AutomationsDir: repoPath(t, "automations")})
 	const leadID = sandbox.LeadBob
 	ev := map[string]any{
 		"id": "evt-e2e-1", "type": "LEAD_CREATED", "occurredAt": time.Now().UTC().Format(time.RFC3339),
@@ -106,7 +45,7 @@ func TestLeadCreatedCreatesOneTask(t *testing.T) {
 			"contact":   map[string]any{"id": sandbox.ContactBob},
 		},
 	}
-	status, resp := s.post(ev)
+	status, resp := s.Post(ev)
 	if status != 200 {
 		t.Fatalf("POST /events: HTTP %d", status)
 	}
@@ -120,20 +59,20 @@ func TestLeadCreatedCreatesOneTask(t *testing.T) {
 		t.Fatalf("no enrolment in %+v", resp.Automations)
 	}
 	// The same event again changes nothing.
-	if _, again := s.post(ev); len(again.Automations) == 0 || again.Automations[0].Result == ingest.Enrolled {
+	if _, again := s.Post(ev); len(again.Automations) == 0 || again.Automations[0].Result == ingest.Enrolled {
 		t.Fatalf("duplicate delivery enrolled again: %+v", again.Automations)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var result workflows.Result
-	if err := s.client.GetWorkflow(ctx, enrolled.WorkflowID, enrolled.RunID).Get(ctx, &result); err != nil {
+	if err := s.Client.GetWorkflow(ctx, enrolled.WorkflowID, enrolled.RunID).Get(ctx, &result); err != nil {
 		t.Fatalf("workflow: %v", err)
 	}
 	if result.Status != workflows.StatusCompleted {
 		t.Fatalf("status %q, want completed; result %+v", result.Status, result)
 	}
-	tasks := s.sandbox.Tasks()
+	tasks := s.Sandbox.Tasks()
 	if len(tasks) != 1 {
 		t.Fatalf("%d tasks created, want exactly 1: %+v", len(tasks), tasks)
 	}
@@ -144,7 +83,7 @@ func TestLeadCreatedCreatesOneTask(t *testing.T) {
 		t.Errorf("task connection %+v, want the lead %s", got, leadID)
 	}
 
-	desc, err := s.client.DescribeWorkflowExecution(ctx, enrolled.WorkflowID, enrolled.RunID)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, enrolled.WorkflowID, enrolled.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}

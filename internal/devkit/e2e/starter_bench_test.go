@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/workflows"
@@ -29,12 +29,11 @@ import (
 //	go test -run '^$' -bench BenchmarkIngest -benchtime 2000x ./internal/devkit/e2e/
 func BenchmarkIngest(b *testing.B) {
 	const concurrency = 16
-	env := startTemporal(b, false)
-	s := env.starter(b, storetest.SQLite(b), instantDoc("bench", "never"))
+	s := starter(b, nil, false, instantDoc("bench", "never"))
 	transport := &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
 	hc := &http.Client{Transport: transport}
 	defer transport.CloseIdleConnections()
-	p, ok := s.app.Catalog.Get("bench")
+	p, ok := s.App.Catalog.Get("bench")
 	if !ok {
 		b.Fatal("automation not loaded")
 	}
@@ -43,18 +42,18 @@ func BenchmarkIngest(b *testing.B) {
 	raw := func() error {
 		n := seq.Add(1)
 		ev := benchEvent(n)
-		opts := s.app.Ingester.StartOptions(p, ev, fmt.Sprintf("automation/bench/lead/raw-%d", n), ev.LeadID())
-		_, err := env.client.ExecuteWorkflow(context.Background(), opts, workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
+		opts := s.App.Ingester.StartOptions(p, ev, fmt.Sprintf("automation/bench/lead/raw-%d", n), ev.LeadID())
+		_, err := s.Client.ExecuteWorkflow(context.Background(), opts, workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
 		return err
 	}
 	events := func() error {
 		n := seq.Add(1)
 		body, _ := json.Marshal(benchEvent(n))
 		ts := time.Now().Unix()
-		req, _ := http.NewRequest("POST", s.url+"/events", bytes.NewReader(body))
+		req, _ := http.NewRequest("POST", s.StarterURL+"/events", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(ingest.HeaderTimestamp, strconv.FormatInt(ts, 10))
-		req.Header.Set(ingest.HeaderSignature, ingest.Sign([]byte(e2eSecret), ts, body))
+		req.Header.Set(ingest.HeaderSignature, ingest.Sign([]byte(stack.EventsSecret), ts, body))
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err

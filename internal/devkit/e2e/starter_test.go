@@ -1,150 +1,31 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-
-	"github.com/conecrm/automation-runtime/activities"
-	"github.com/conecrm/automation-runtime/internal/conecrm"
-	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/ingest"
-	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/store"
-	"github.com/conecrm/automation-runtime/internal/workerapp"
-	"github.com/conecrm/automation-runtime/starter/server"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
-const (
-	e2eToken  = "e2e-token"
-	e2eSecret = "e2e-secret"
-)
-
-// temporalEnv is a dev server with a worker and the lenient sandbox.
-type temporalEnv struct {
-	client  client.Client
-	sandbox *sandbox.Server
-	log     zerolog.Logger
-}
-
-func startTemporal(t testing.TB, withWorker bool) *temporalEnv {
+// starter runs a stack with the whole starter service over st (nil: a
+// new SQLite store) and the documents, on the lenient sandbox.
+func starter(t testing.TB, st *store.Store, withWorker bool, docs ...*docbuild.Doc) *stack.Stack {
 	t.Helper()
-	srv := devserver.StartForTest(t, devserver.Options{})
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	c, err := client.Dial(client.Options{HostPort: srv.Address, Logger: logging.SDK(log)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	sb := sandbox.New("test-token", sandbox.WithLenientReferences())
-	sbSrv := httptest.NewServer(sb)
-	t.Cleanup(sbSrv.Close)
-	if withWorker {
-		acts := &activities.Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: sbSrv.URL, Token: "test-token"}, nil), Log: log}
-		w := workerapp.NewWorker(c, workflows.TaskQueue, acts, worker.Options{})
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(w.Stop)
-	}
-	return &temporalEnv{client: c, sandbox: sb, log: log}
-}
-
-// starterStack is the starter's whole HTTP service over a store.
-type starterStack struct {
-	t   testing.TB
-	env *temporalEnv
-	url string
-	st  *store.Store
-	app *server.App
-}
-
-func (env *temporalEnv) starter(t testing.TB, st *store.Store, docs ...map[string]any) *starterStack {
-	t.Helper()
-	dir := t.TempDir()
+	opts := stack.Options{Starter: stack.StarterService, Store: st, NoWorker: !withWorker, LenientSandbox: true}
 	for _, d := range docs {
-		b, _ := json.Marshal(d)
-		if err := os.WriteFile(filepath.Join(dir, d["id"].(string)+".json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		opts.Documents = append(opts.Documents, d.JSON())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	cfg := server.Config{AutomationsDir: dir, APIToken: e2eToken, EventsSecret: e2eSecret, TaskQueue: workflows.TaskQueue, Namespace: "default", Refresh: time.Second}
-	app, err := server.New(ctx, env.client, st, cfg, env.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.Handler)
-	t.Cleanup(srv.Close)
-	return &starterStack{t: t, env: env, url: srv.URL, st: st, app: app}
-}
-
-// event posts a signed lead event.
-func (s *starterStack) event(id, typ, leadID string, lead map[string]any) (int, ingest.EventsResponse) {
-	s.t.Helper()
-	if lead == nil {
-		lead = map[string]any{}
-	}
-	lead["id"] = leadID
-	body, _ := json.Marshal(map[string]any{"id": id, "type": typ, "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": lead})
-	status, out := postEvent(s.url, body)
-	var er ingest.EventsResponse
-	_ = json.Unmarshal(out, &er)
-	return status, er
-}
-
-func postEvent(base string, body []byte) (int, []byte) {
-	ts := time.Now().Unix()
-	req, _ := http.NewRequest("POST", base+"/events", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(ingest.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(ingest.HeaderSignature, ingest.Sign([]byte(e2eSecret), ts, body))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
-}
-
-func (s *starterStack) api(method, path string, body any) (int, map[string]any) {
-	s.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, s.url+path, r)
-	req.Header.Set("Authorization", "Bearer "+e2eToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
-	return resp.StatusCode, m
+	return stack.Start(t, opts)
 }
 
 // outcome returns the outcome for one automation, failing if absent.
@@ -159,74 +40,37 @@ func outcome(t *testing.T, er ingest.EventsResponse, automationID string) ingest
 	return ingest.Outcome{}
 }
 
-func node(id, typ string, data map[string]any) map[string]any {
-	return map[string]any{"id": id, "type": typ, "data": data}
-}
-
-func edge(src, dst, handle string) map[string]any {
-	e := map[string]any{"id": src + "-" + dst, "source": src, "target": dst}
-	if handle != "" {
-		e["sourceHandle"] = handle
-	}
-	return e
-}
-
 // waitDoc enrols CAR leads on LEAD_CREATED and waits for a LEAD_UPDATED
 // (up to an hour) before ending.
-func waitDoc(id, reenrollment string) map[string]any {
-	return map[string]any{
-		"id": id, "name": "wait " + reenrollment, "automationTrigger": "LEAD_CREATED", "reenrollment": reenrollment,
-		"nodes": []any{
-			node("start", "trigger", map[string]any{"filter": map[string]any{"expression": "has(lead.category) && lead.category == 'CAR'"}}),
-			node("wait", "wait_for_event", map[string]any{"event": "LEAD_UPDATED", "timeout": "1h"}),
-			node("updated", "end", map[string]any{"reason": "updated"}),
-			node("timeout", "end", map[string]any{"reason": "timed out"}),
-		},
-		"edges": []any{edge("start", "wait", ""), edge("wait", "updated", "event"), edge("wait", "timeout", "timeout")},
-	}
+func waitDoc(id, reenrollment string) *docbuild.Doc {
+	return docbuild.New(id).Name("wait "+reenrollment).Trigger("LEAD_CREATED").Reenrollment(reenrollment).
+		Node("start", "trigger", docbuild.Data{"filter": map[string]any{"expression": "has(lead.category) && lead.category == 'CAR'"}}).
+		Node("wait", "wait_for_event", docbuild.Data{"event": "LEAD_UPDATED", "timeout": "1h"}).
+		Node("updated", "end", docbuild.Data{"reason": "updated"}).
+		Node("timeout", "end", docbuild.Data{"reason": "timed out"}).
+		Edge("start", "wait").EdgeFrom("wait", "event", "updated").EdgeFrom("wait", "timeout", "timeout")
 }
 
 // instantDoc ends at once.
-func instantDoc(id, reenrollment string) map[string]any {
-	return map[string]any{
-		"id": id, "name": "instant " + reenrollment, "automationTrigger": "LEAD_ASSIGNED", "reenrollment": reenrollment,
-		"nodes": []any{node("start", "trigger", map[string]any{}), node("done", "end", map[string]any{"reason": "done"})},
-		"edges": []any{edge("start", "done", "")},
-	}
+func instantDoc(id, reenrollment string) *docbuild.Doc {
+	return docbuild.New(id).Name("instant "+reenrollment).Trigger("LEAD_ASSIGNED").Reenrollment(reenrollment).
+		Node("start", "trigger", nil).Node("done", "end", docbuild.Data{"reason": "done"}).
+		Edge("start", "done")
 }
 
 // delayDoc waits in a delay, then creates a task titled by version.
-func delayDoc(id, title, delay string) map[string]any {
-	return map[string]any{
-		"id": id, "name": "delay then task", "automationTrigger": "LEAD_STAGE_CHANGED", "reenrollment": "never",
-		"nodes": []any{
-			node("start", "trigger", map[string]any{}),
-			node("pause", "delay", map[string]any{"duration": delay}),
-			node("task", "create_task", map[string]any{"type": "CALL", "assignee": sandbox.UserSam, "title": title + " {{ lead.subject }}", "dueIn": "1h"}),
-			node("done", "end", map[string]any{"reason": "task created"}),
-		},
-		"edges": []any{edge("start", "pause", ""), edge("pause", "task", ""), edge("task", "done", "")},
-	}
+func delayDoc(id, title, delay string) *docbuild.Doc {
+	return docbuild.New(id).Name("delay then task").Trigger("LEAD_STAGE_CHANGED").Reenrollment("never").
+		Node("start", "trigger", nil).
+		Node("pause", "delay", docbuild.Data{"duration": delay}).
+		Node("task", "create_task", docbuild.Data{"type": "CALL", "assignee": sandbox.UserSam, "title": title + " {{ lead.subject }}", "dueIn": "1h"}).
+		Node("done", "end", docbuild.Data{"reason": "task created"}).
+		Edge("start", "pause").Edge("pause", "task").Edge("task", "done")
 }
 
-func waitResult(t *testing.T, c client.Client, wfID, runID string) workflows.Result {
+func waitResult(t *testing.T, s *stack.Stack, wfID, runID string) workflows.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var r workflows.Result
-	if err := c.GetWorkflow(ctx, wfID, runID).Get(ctx, &r); err != nil {
-		t.Fatalf("run %s: %v", wfID, err)
-	}
-	return r
-}
-
-func countRuns(t *testing.T, c client.Client, query string) int64 {
-	t.Helper()
-	resp, err := c.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: query})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.GetCount()
+	return s.ResultOf(wfID, runID, 60*time.Second)
 }
 
 // eventually polls f (visibility is eventually consistent).
@@ -242,14 +86,13 @@ func eventually(t *testing.T, what string, f func() bool) {
 }
 
 func TestStarterEnrolmentModes(t *testing.T) {
-	env := startTemporal(t, true)
-	s := env.starter(t, storetest.SQLite(t),
+	s := starter(t, nil, true,
 		waitDoc("never", "never"), waitDoc("after", "after_finished"), waitDoc("always", "always"))
 	car := func() map[string]any { return map[string]any{"category": "CAR", "subject": "Civic"} }
 	const lead = "lead-modes"
 
 	// Enrolment in all three.
-	status, er := s.event("ev-1", "LEAD_CREATED", lead, car())
+	status, er := s.Event("ev-1", "LEAD_CREATED", lead, car())
 	if status != 200 {
 		t.Fatalf("HTTP %d", status)
 	}
@@ -266,7 +109,7 @@ func TestStarterEnrolmentModes(t *testing.T) {
 	}
 
 	// The same event again changes nothing.
-	_, er = s.event("ev-1", "LEAD_CREATED", lead, car())
+	_, er = s.Event("ev-1", "LEAD_CREATED", lead, car())
 	for _, id := range []string{"never", "after", "always"} {
 		if o := outcome(t, er, id); o.Result != ingest.Skipped || o.Reason != "event already processed (enrolled)" {
 			t.Fatalf("%s: duplicate delivery gave %+v", id, o)
@@ -275,7 +118,7 @@ func TestStarterEnrolmentModes(t *testing.T) {
 
 	// A second trigger while enrolled: never and after_finished signal the
 	// running run; always starts another.
-	_, er = s.event("ev-2", "LEAD_CREATED", lead, car())
+	_, er = s.Event("ev-2", "LEAD_CREATED", lead, car())
 	for id, want := range map[string]string{"never": ingest.Signalled, "after": ingest.Signalled, "always": ingest.Enrolled} {
 		if o := outcome(t, er, id); o.Result != want {
 			t.Fatalf("%s while running: %+v, want %s", id, o, want)
@@ -283,7 +126,7 @@ func TestStarterEnrolmentModes(t *testing.T) {
 	}
 
 	// Filter false: skipped, but an enrolled lead still receives the event.
-	_, er = s.event("ev-3", "LEAD_CREATED", "lead-truck", map[string]any{"category": "TRUCK"})
+	_, er = s.Event("ev-3", "LEAD_CREATED", "lead-truck", map[string]any{"category": "TRUCK"})
 	for _, id := range []string{"never", "after", "always"} {
 		if o := outcome(t, er, id); o.Result != ingest.Skipped || o.Reason != "filter false" {
 			t.Fatalf("%s: truck lead %+v", id, o)
@@ -294,26 +137,26 @@ func TestStarterEnrolmentModes(t *testing.T) {
 	// runs, which resume and finish. "always" runs have ids of their own,
 	// found through visibility once it lists them.
 	eventually(t, "visibility lists both always runs", func() bool {
-		return countRuns(t, env.client, "AutomationId = 'always' AND LeadId = '"+lead+"' AND ExecutionStatus = 'Running'") == 2
+		return s.Count("AutomationId = 'always' AND LeadId = '"+lead+"' AND ExecutionStatus = 'Running'") == 2
 	})
-	_, er = s.event("ev-4", "LEAD_UPDATED", lead, car())
+	_, er = s.Event("ev-4", "LEAD_UPDATED", lead, car())
 	if o := outcome(t, er, "always"); o.Result != ingest.Signalled || o.Reason != "2 running run(s)" {
 		t.Fatalf("always: update %+v, want signalled to 2 runs", o)
 	}
-	if r := waitResult(t, env.client, first["always"].WorkflowID, first["always"].RunID); r.Reason != "updated" {
+	if r := waitResult(t, s, first["always"].WorkflowID, first["always"].RunID); r.Reason != "updated" {
 		t.Fatalf("always finished with %+v", r)
 	}
 	for _, id := range []string{"never", "after"} {
 		if o := outcome(t, er, id); o.Result != ingest.Signalled {
 			t.Fatalf("%s: update %+v", id, o)
 		}
-		if r := waitResult(t, env.client, first[id].WorkflowID, first[id].RunID); r.Reason != "updated" {
+		if r := waitResult(t, s, first[id].WorkflowID, first[id].RunID); r.Reason != "updated" {
 			t.Fatalf("%s finished with %+v", id, r)
 		}
 	}
 
 	// After the run finished: never refuses, after_finished enrols again.
-	_, er = s.event("ev-5", "LEAD_CREATED", lead, car())
+	_, er = s.Event("ev-5", "LEAD_CREATED", lead, car())
 	if o := outcome(t, er, "never"); o.Result != ingest.Skipped || o.Reason != "re-enrolment not allowed" {
 		t.Fatalf("never after finish: %+v", o)
 	}
@@ -327,7 +170,7 @@ func TestStarterEnrolmentModes(t *testing.T) {
 
 	// The first event again, after its run finished: still nothing, even
 	// for after_finished (the event id is remembered in the store).
-	_, er = s.event("ev-1", "LEAD_CREATED", lead, car())
+	_, er = s.Event("ev-1", "LEAD_CREATED", lead, car())
 	for _, id := range []string{"never", "after", "always"} {
 		if o := outcome(t, er, id); o.Result != ingest.Skipped {
 			t.Fatalf("%s: replay after finish: %+v", id, o)
@@ -336,21 +179,21 @@ func TestStarterEnrolmentModes(t *testing.T) {
 
 	// The update that ended the first run, delivered again, does not reach
 	// the second: each event id takes effect once per automation.
-	_, er = s.event("ev-4", "LEAD_UPDATED", lead, car())
+	_, er = s.Event("ev-4", "LEAD_UPDATED", lead, car())
 	if o := outcome(t, er, "after"); o.Result != ingest.Skipped || o.Reason != "event already processed (signalled)" {
 		t.Fatalf("replayed update: %+v", o)
 	}
 	time.Sleep(500 * time.Millisecond)
-	desc, err := env.client.DescribeWorkflowExecution(context.Background(), second.WorkflowID, second.RunID)
+	desc, err := s.Client.DescribeWorkflowExecution(context.Background(), second.WorkflowID, second.RunID)
 	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus().String() != "Running" {
 		t.Fatalf("the second run was affected by a replayed event: %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)
 	}
 
 	// Deactivated: no enrolment; an enrolled run still gets events.
-	if status, _ := s.api("POST", "/api/automation/after/deactivate", nil); status != 200 {
+	if status, _ := s.API("POST", "/api/automation/after/deactivate", nil); status != 200 {
 		t.Fatalf("deactivate: %d", status)
 	}
-	_, er = s.event("ev-6", "LEAD_CREATED", "lead-other", car())
+	_, er = s.Event("ev-6", "LEAD_CREATED", "lead-other", car())
 	if o := outcome(t, er, "after"); o.Result != ingest.Skipped || o.Reason != "automation inactive" {
 		t.Fatalf("inactive: %+v", o)
 	}
@@ -360,10 +203,9 @@ func TestStarterEnrolmentModes(t *testing.T) {
 // a re-enrolment mode that would allow a second run once the first ended
 // and a run that ends at once: the durable event id is what prevents it.
 func TestStarterConcurrentDeliveries(t *testing.T) {
-	env := startTemporal(t, true)
 	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
 		id := "instant-" + t.Name()[len("TestStarterConcurrentDeliveries/"):]
-		s := env.starter(t, open(t), instantDoc(id, "after_finished"))
+		s := starter(t, open(t), true, instantDoc(id, "after_finished"))
 		body, _ := json.Marshal(map[string]any{"id": "ev-concurrent", "type": "LEAD_ASSIGNED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": map[string]any{"id": "lead-c"}})
 		var (
 			wg       sync.WaitGroup
@@ -375,7 +217,7 @@ func TestStarterConcurrentDeliveries(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				status, out := postEvent(s.url, body)
+				status, out := s.PostRaw(body)
 				var er ingest.EventsResponse
 				_ = json.Unmarshal(out, &er)
 				mu.Lock()
@@ -393,14 +235,14 @@ func TestStarterConcurrentDeliveries(t *testing.T) {
 			t.Fatalf("statuses %v, %d enrolments; want 50 × 200 and exactly 1 enrolment", statuses, enrolled)
 		}
 		q := fmt.Sprintf("AutomationId = '%s'", id)
-		eventually(t, "the run is visible", func() bool { return countRuns(t, env.client, q) >= 1 })
+		eventually(t, "the run is visible", func() bool { return s.Count(q) >= 1 })
 		// Deliver again after it finished, then check nothing else started.
-		status, out := postEvent(s.url, body)
+		status, out := s.PostRaw(body)
 		if status != 200 {
 			t.Fatalf("HTTP %d %s", status, out)
 		}
 		time.Sleep(time.Second)
-		if n := countRuns(t, env.client, q); n != 1 {
+		if n := s.Count(q); n != 1 {
 			t.Fatalf("%d runs, want exactly 1", n)
 		}
 	})
@@ -410,33 +252,32 @@ func TestStarterConcurrentDeliveries(t *testing.T) {
 // its version, a new enrolment uses the new one; delayedAutomationsCount
 // counts the waiting run.
 func TestStarterEditWhileDelayed(t *testing.T) {
-	env := startTemporal(t, true)
-	s := env.starter(t, storetest.SQLite(t), delayDoc("delayed", "Old", "4s"))
+	s := starter(t, nil, true, delayDoc("delayed", "Old", "4s"))
 
 	const leadA, leadB = "0192f0a0-0005-7000-8000-0000000000a1", "0192f0a0-0005-7000-8000-0000000000b1"
-	_, er := s.event("ev-a", "LEAD_STAGE_CHANGED", leadA, map[string]any{"subject": "A"})
+	_, er := s.Event("ev-a", "LEAD_STAGE_CHANGED", leadA, map[string]any{"subject": "A"})
 	first := outcome(t, er, "delayed")
 	if first.Result != ingest.Enrolled {
 		t.Fatalf("%+v", first)
 	}
 	eventually(t, "delayedAutomationsCount is 1", func() bool {
-		_, got := s.api("GET", "/api/automation/delayed", nil)
+		_, got := s.API("GET", "/api/automation/delayed", nil)
 		return got["delayedAutomationsCount"] == 1.0
 	})
 
-	status, patched := s.api("PATCH", "/api/automation/delayed", map[string]any{"nodes": delayDoc("delayed", "New", "1s")["nodes"]})
+	status, patched := s.API("PATCH", "/api/automation/delayed", map[string]any{"nodes": delayDoc("delayed", "New", "1s").Nodes()})
 	if status != 200 || patched["versionNumber"] != 2.0 {
 		t.Fatalf("PATCH: %d %v", status, patched)
 	}
-	_, er = s.event("ev-b", "LEAD_STAGE_CHANGED", leadB, map[string]any{"subject": "B"})
+	_, er = s.Event("ev-b", "LEAD_STAGE_CHANGED", leadB, map[string]any{"subject": "B"})
 	second := outcome(t, er, "delayed")
 	if second.Result != ingest.Enrolled || second.Version == first.Version || second.Version != patched["version"] {
 		t.Fatalf("new enrolment %+v, want version %v (first %s)", second, patched["version"], first.Version)
 	}
-	waitResult(t, env.client, first.WorkflowID, first.RunID)
-	waitResult(t, env.client, second.WorkflowID, second.RunID)
+	waitResult(t, s, first.WorkflowID, first.RunID)
+	waitResult(t, s, second.WorkflowID, second.RunID)
 	titles := map[string]string{}
-	for _, task := range env.sandbox.Tasks() {
+	for _, task := range s.Sandbox.Tasks() {
 		if task.Connection != nil {
 			titles[task.Connection.ID] = task.Title
 		}
@@ -445,62 +286,60 @@ func TestStarterEditWhileDelayed(t *testing.T) {
 		t.Fatalf("task titles %v: the first run must finish on its version, the second on the new one", titles)
 	}
 	eventually(t, "delayedAutomationsCount is 0", func() bool {
-		_, got := s.api("GET", "/api/automation/delayed", nil)
+		_, got := s.API("GET", "/api/automation/delayed", nil)
 		return got["delayedAutomationsCount"] == 0.0
 	})
 }
 
 // DELETE with cancelRunning cancels waiting runs; without it they go on.
 func TestStarterDeleteCancelsRunning(t *testing.T) {
-	env := startTemporal(t, true)
-	s := env.starter(t, storetest.SQLite(t), waitDoc("keep", "never"), waitDoc("cancel", "never"))
-	_, er := s.event("ev-d", "LEAD_CREATED", "lead-d", map[string]any{"category": "CAR"})
+	s := starter(t, nil, true, waitDoc("keep", "never"), waitDoc("cancel", "never"))
+	_, er := s.Event("ev-d", "LEAD_CREATED", "lead-d", map[string]any{"category": "CAR"})
 	keep, cancel := outcome(t, er, "keep"), outcome(t, er, "cancel")
 	eventually(t, "both runs are visible", func() bool {
-		return countRuns(t, env.client, "AutomationId = 'cancel' AND ExecutionStatus = 'Running'") == 1 &&
-			countRuns(t, env.client, "AutomationId = 'keep' AND ExecutionStatus = 'Running'") == 1
+		return s.Count("AutomationId = 'cancel' AND ExecutionStatus = 'Running'") == 1 &&
+			s.Count("AutomationId = 'keep' AND ExecutionStatus = 'Running'") == 1
 	})
-	if status, got := s.api("DELETE", "/api/automation/cancel?cancelRunning=true", nil); status != 200 || got["cancelledRuns"] != 1.0 {
+	if status, got := s.API("DELETE", "/api/automation/cancel?cancelRunning=true", nil); status != 200 || got["cancelledRuns"] != 1.0 {
 		t.Fatalf("DELETE: %d %v", status, got)
 	}
-	if status, _ := s.api("DELETE", "/api/automation/keep", nil); status != 200 {
+	if status, _ := s.API("DELETE", "/api/automation/keep", nil); status != 200 {
 		t.Fatalf("DELETE keep: %d", status)
 	}
 	ctx, done := context.WithTimeout(context.Background(), 30*time.Second)
 	defer done()
-	if err := env.client.GetWorkflow(ctx, cancel.WorkflowID, cancel.RunID).Get(ctx, nil); err == nil {
+	if err := s.Client.GetWorkflow(ctx, cancel.WorkflowID, cancel.RunID).Get(ctx, nil); err == nil {
 		t.Fatal("the cancelled run completed normally")
 	}
-	desc, err := env.client.DescribeWorkflowExecution(ctx, keep.WorkflowID, keep.RunID)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, keep.WorkflowID, keep.RunID)
 	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus().String() != "Running" {
 		t.Fatalf("the run of the automation deleted without cancelRunning: %v %v", desc.GetWorkflowExecutionInfo().GetStatus(), err)
 	}
 	// Deleted automations enrol nobody.
-	_, er = s.event("ev-d2", "LEAD_CREATED", "lead-d2", map[string]any{"category": "CAR"})
+	_, er = s.Event("ev-d2", "LEAD_CREATED", "lead-d2", map[string]any{"category": "CAR"})
 	if len(er.Automations) != 0 {
 		t.Fatalf("deleted automations still listed: %+v", er.Automations)
 	}
-	if status, _ := s.api("GET", "/api/automation/keep", nil); status != 404 {
+	if status, _ := s.API("GET", "/api/automation/keep", nil); status != 404 {
 		t.Fatalf("GET deleted: %d", status)
 	}
 }
 
 // With the store gone mid-flight, an event answers 503 and starts nothing.
 func TestStarterStoreUnavailable(t *testing.T) {
-	env := startTemporal(t, false)
 	dir := t.TempDir()
 	st, err := store.Open(context.Background(), store.Options{DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := env.starter(t, st, instantDoc("inst", "never"))
+	s := starter(t, st, false, instantDoc("inst", "never"))
 	st.Close()
-	status, out := postEvent(s.url, []byte(`{"id":"ev-x","type":"LEAD_ASSIGNED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"lead-x"}}`))
+	status, out := s.PostRaw([]byte(`{"id":"ev-x","type":"LEAD_ASSIGNED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"lead-x"}}`))
 	if status != 503 {
 		t.Fatalf("HTTP %d %s, want 503", status, out)
 	}
 	time.Sleep(time.Second)
-	if n := countRuns(t, env.client, "AutomationId = 'inst'"); n != 0 {
+	if n := s.Count("AutomationId = 'inst'"); n != 0 {
 		t.Fatalf("%d runs started without the event recorded", n)
 	}
 }

@@ -97,7 +97,7 @@ func checkRunPage(t *testing.T, browser string, s *stack.Stack, run ingest.Outco
 	}
 	defer b.Close()
 
-	page := uicheck.RunURL(s.Server.UIURL, "default", run.WorkflowID, run.RunID)
+	page := uicheck.RunURL(s.Server.UIURL, s.Namespace, run.WorkflowID, run.RunID)
 	t.Logf("run page: %s", page)
 	if err := b.Navigate(ctx, page); err != nil {
 		t.Fatal(err)
