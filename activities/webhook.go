@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // Header is a rendered webhook header.
@@ -92,15 +94,8 @@ func (a *Activities) CallWebhook(ctx context.Context, in WebhookInput) (WebhookO
 	case s >= 200 && s < 300:
 		return WebhookOutput{Status: s}, nil
 	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-		return WebhookOutput{}, temporal.NewApplicationErrorWithOptions(fmt.Sprintf("node %s: webhook answered HTTP %d", in.NodeID, s), ErrRetryableHTTP, temporal.ApplicationErrorOptions{NextRetryDelay: parseRetryAfter(resp.Header.Get("Retry-After"))})
+		return WebhookOutput{}, temporal.NewApplicationErrorWithOptions(fmt.Sprintf("node %s: webhook answered HTTP %d", in.NodeID, s), ErrRetryableHTTP, temporal.ApplicationErrorOptions{NextRetryDelay: retryafter.FromHeader(resp.Header, time.Now())})
 	default:
 		return WebhookOutput{}, temporal.NewApplicationErrorWithOptions(fmt.Sprintf("node %s: webhook answered HTTP %d", in.NodeID, s), ErrRejected, temporal.ApplicationErrorOptions{NonRetryable: true})
 	}
-}
-
-func parseRetryAfter(h string) time.Duration {
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	return 0
 }

@@ -10,12 +10,13 @@ import (
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // fileProblem is one problem of one file, for --json.
 type fileProblem struct {
 	File string `json:"file"`
-	automation.Problem
+	validate.Problem
 }
 
 // validateCmd checks every file and prints every problem, one per line:
@@ -55,14 +56,14 @@ func validateCmd(stdout, stderr io.Writer, args []string) int {
 	return 0
 }
 
-func validateFile(path string) []automation.Problem {
+func validateFile(path string) []validate.Problem {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return []automation.Problem{{Message: err.Error()}}
+		return []validate.Problem{{Message: err.Error()}}
 	}
 	doc, err := automation.Parse(data)
 	if err != nil {
-		return []automation.Problem{{Message: err.Error()}}
+		return []validate.Problem{{Message: err.Error()}}
 	}
 	_, problems := plan.Compile(doc, nodes.Builtin())
 	return problems

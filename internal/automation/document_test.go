@@ -222,20 +222,3 @@ func TestParseRejections(t *testing.T) {
 		})
 	}
 }
-
-func TestProblemString(t *testing.T) {
-	ps := Problems{
-		{NodeID: "call", Path: "nodes[2].data.title", Message: "is required"},
-		{EdgeID: "e4", Path: "edges[3].target", Message: `target node "x" does not exist`},
-		{Path: "timezone", Message: "unknown time zone"},
-		{Message: "malformed JSON"},
-	}
-	want := "node call: nodes[2].data.title: is required\nedge e4: edges[3].target: target node \"x\" does not exist\ntimezone: unknown time zone\nmalformed JSON"
-	if got := ps.Error(); got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	b, _ := json.Marshal(ps[0])
-	if string(b) != `{"nodeId":"call","path":"nodes[2].data.title","message":"is required"}` {
-		t.Errorf("JSON %s", b)
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"io"
 	"net/http"
 	"strings"
@@ -17,8 +16,10 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // Runs is the part of the Temporal client the API uses: visibility counts
@@ -67,8 +68,8 @@ func (a *API) Register(mux *http.ServeMux) {
 
 // ErrorBody is the body of every error answer.
 type ErrorBody struct {
-	Error    string              `json:"error"`
-	Problems automation.Problems `json:"problems,omitempty"`
+	Error    string            `json:"error"`
+	Problems validate.Problems `json:"problems,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -93,7 +94,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func (a *API) invalid(w http.ResponseWriter, problems automation.Problems) {
+func (a *API) invalid(w http.ResponseWriter, problems validate.Problems) {
 	writeJSON(w, http.StatusBadRequest, ErrorBody{Error: "invalid automation", Problems: problems})
 }
 
@@ -235,11 +236,11 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	var patch any
 	if err := json.Unmarshal(body, &patch); err != nil {
-		a.invalid(w, automation.Problems{{Message: "malformed JSON: " + err.Error()}})
+		a.invalid(w, validate.Problems{{Message: "malformed JSON: " + err.Error()}})
 		return
 	}
 	if _, isObject := patch.(map[string]any); !isObject {
-		a.invalid(w, automation.Problems{{Message: "the body must be a JSON object (a merge patch of the automation)"}})
+		a.invalid(w, validate.Problems{{Message: "the body must be a JSON object (a merge patch of the automation)"}})
 		return
 	}
 	cur, err := a.Store.Get(r.Context(), id)

@@ -20,6 +20,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // Lister lists the current version of every automation.
@@ -151,26 +152,26 @@ type Prepared struct {
 // Prepare validates a document body for automation id: it drops record
 // metadata, compiles the document and returns every problem found.
 // defaultActive applies when the body has no isActive.
-func Prepare(body []byte, id string, defaultActive bool) (*Prepared, automation.Problems) {
+func Prepare(body []byte, id string, defaultActive bool) (*Prepared, validate.Problems) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(body, &fields); err != nil {
 		if _, perr := automation.Parse(body); perr != nil {
 			err = perr
 		}
-		return nil, automation.Problems{{Message: err.Error()}}
+		return nil, validate.Problems{{Message: err.Error()}}
 	}
 	if fields == nil {
-		return nil, automation.Problems{{Message: "the body must be a JSON object"}}
+		return nil, validate.Problems{{Message: "the body must be a JSON object"}}
 	}
-	var problems automation.Problems
+	var problems validate.Problems
 	if !validID.MatchString(id) {
-		problems = append(problems, automation.Problem{Path: "id", Message: "must be 1 to 100 letters, digits or . _ : -"})
+		problems = append(problems, validate.Problem{Path: "id", Message: "must be 1 to 100 letters, digits or . _ : -"})
 	}
 	active := defaultActive
 	p := &Prepared{}
 	if raw, ok := fields["isActive"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &active); err != nil {
-			problems = append(problems, automation.Problem{Path: "isActive", Message: "must be true or false"})
+			problems = append(problems, validate.Problem{Path: "isActive", Message: "must be true or false"})
 		}
 		p.ActiveSet = true
 	}
@@ -181,14 +182,14 @@ func Prepare(body []byte, id string, defaultActive bool) (*Prepared, automation.
 	fields["id"] = idJSON
 	docBytes, err := json.Marshal(fields)
 	if err != nil {
-		return nil, append(problems, automation.Problem{Message: err.Error()})
+		return nil, append(problems, validate.Problem{Message: err.Error()})
 	}
 	var compact bytes.Buffer
 	_ = json.Compact(&compact, docBytes)
 	docBytes = compact.Bytes()
 	doc, err := automation.Parse(docBytes)
 	if err != nil {
-		return nil, append(problems, automation.Problem{Message: err.Error()})
+		return nil, append(problems, validate.Problem{Message: err.Error()})
 	}
 	doc.IsActive = &active
 	pl, cproblems := plan.Compile(doc, nodes.Builtin())

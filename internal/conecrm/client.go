@@ -13,9 +13,10 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // Defaults of the stage move. The seed has no endpoint that moves a lead to
@@ -366,10 +367,6 @@ type call struct {
 
 const maxErrorMessage = 300
 
-// maxRetryAfter caps a Retry-After so a misbehaving server cannot park a
-// run for hours; the workflow's retry policy still bounds the attempts.
-const maxRetryAfter = 10 * time.Minute
-
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	fail := func(status int, err error) error {
 		return &Error{Operation: cl.op, Object: cl.object, Status: status, Err: err}
@@ -407,7 +404,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		return fail(resp.StatusCode, fmt.Errorf("reading response: %w", err))
 	}
 	if resp.StatusCode >= 300 {
-		return &Error{Operation: cl.op, Object: cl.object, Status: resp.StatusCode, Message: errorMessage(data), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		return &Error{Operation: cl.op, Object: cl.object, Status: resp.StatusCode, Message: errorMessage(data), RetryAfter: retryafter.FromHeader(resp.Header, time.Now())}
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -503,20 +500,6 @@ func truncate(s string) string {
 		return string(r[:maxErrorMessage]) + "…"
 	}
 	return s
-}
-
-func retryAfter(h string) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = time.Until(t)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
 
 // IsNotFound reports whether err is a ConeCRM 404.

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 const testLead = "0192f0a0-0005-7000-8000-000000000001"
@@ -37,10 +39,10 @@ func TestStatusClasses(t *testing.T) {
 		{name: "409", status: 409, wantMsg: "HTTP 409"},
 		{name: "422 idempotency mismatch", status: 422, body: `{"error":"Idempotency-Key reused with a different request body"}`, wantMsg: "Idempotency-Key reused"},
 		{name: "429 with Retry-After", status: 429, header: map[string]string{"Retry-After": "7"}, retryable: true, retryAfter: 7 * time.Second, wantMsg: "HTTP 429"},
-		{name: "429 Retry-After capped", status: 429, header: map[string]string{"Retry-After": "86400"}, retryable: true, retryAfter: maxRetryAfter},
+		{name: "429 Retry-After capped", status: 429, header: map[string]string{"Retry-After": "86400"}, retryable: true, retryAfter: retryafter.Max},
 		{name: "500", status: 500, body: `{"error":"boom"}`, retryable: true, wantMsg: "HTTP 500: boom"},
 		{name: "502 no body", status: 502, retryable: true, wantMsg: "HTTP 502"},
-		{name: "503 Retry-After date", status: 503, header: map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, retryable: true, retryAfter: maxRetryAfter},
+		{name: "503 Retry-After date", status: 503, header: map[string]string{"Retry-After": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, retryable: true, retryAfter: retryafter.Max},
 		{name: "long message truncated", status: 400, body: `"` + strings.Repeat("x", 1000) + `"`, wantMsg: strings.Repeat("x", maxErrorMessage) + "…"},
 	}
 	for _, tt := range tests {

@@ -5,29 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/conecrm/automation-runtime/internal/validate"
 	"reflect"
 	"regexp"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
+
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
-// Problem is one validation finding, located by its JSON path.
-type Problem struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
-// ValidationError lists every problem found in an integration.
+// ValidationError lists every problem found in an integration, located by
+// JSON paths from the document root ("$.config.object_configs[0].key").
 type ValidationError struct {
-	Problems []Problem
+	Problems validate.Problems
 }
 
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
-		parts[i] = p.Path + ": " + p.Message
+		parts[i] = p.String()
 	}
 	return "invalid crm integration: " + strings.Join(parts, "; ")
 }
@@ -42,32 +38,32 @@ func DecodeInput(data []byte, into *IntegrationInput) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
-		return &ValidationError{Problems: []Problem{decodeProblem(err)}}
+		return &ValidationError{Problems: validate.Problems{decodeProblem(err)}}
 	}
 	if dec.More() {
-		return &ValidationError{Problems: []Problem{{Path: "$", Message: "trailing data after the JSON object"}}}
+		return &ValidationError{Problems: validate.Problems{{Path: "$", Message: "trailing data after the JSON object"}}}
 	}
 	return nil
 }
 
-func decodeProblem(err error) Problem {
+func decodeProblem(err error) validate.Problem {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		path := "$"
 		if f := strings.TrimPrefix(te.Field, "Integration."); f != "" && f != "Integration" {
 			path += "." + f
 		}
-		return Problem{Path: path, Message: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type), te.Value)}
+		return validate.Problem{Path: path, Message: fmt.Sprintf("must be %s, not %s", jsonKind(te.Type), te.Value)}
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return Problem{Path: "$", Message: fmt.Sprintf("malformed JSON at byte %d", se.Offset)}
+		return validate.Problem{Path: "$", Message: fmt.Sprintf("malformed JSON at byte %d", se.Offset)}
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return Problem{Path: "$", Message: "unknown field " + f}
+		return validate.Problem{Path: "$", Message: "unknown field " + f}
 	}
-	return Problem{Path: "$", Message: strings.TrimPrefix(msg, "json: ")}
+	return validate.Problem{Path: "$", Message: strings.TrimPrefix(msg, "json: ")}
 }
 
 func jsonKind(t reflect.Type) string {
@@ -97,15 +93,10 @@ var (
 // Validate checks an integration with the shared validator and the semantic
 // rules, returning a *ValidationError listing every problem, or nil.
 func Validate(in *Integration) error {
-	var problems []Problem
-	if err := Validator().Struct(in); err != nil {
-		var verrs validator.ValidationErrors
-		if !errors.As(err, &verrs) {
-			return err
-		}
-		for _, fe := range verrs {
-			problems = append(problems, Problem{Path: jsonPath(fe.Namespace()), Message: tagMessage(fe)})
-		}
+	var problems validate.Problems
+	for _, p := range validate.Fields(in) {
+		p.Path = joinPath("$", p.Path)
+		problems = append(problems, p)
 	}
 	problems = append(problems, semanticProblems(in)...)
 	if len(problems) > 0 {
@@ -114,44 +105,18 @@ func Validate(in *Integration) error {
 	return nil
 }
 
-// jsonPath turns "Integration.config.object_configs[0].key" into
-// "$.config.object_configs[0].key".
-func jsonPath(ns string) string {
-	_, rest, ok := strings.Cut(ns, ".")
-	if !ok {
-		return "$"
+// joinPath appends a path relative to the integration to its root.
+func joinPath(root, rel string) string {
+	if rel == "" {
+		return root
 	}
-	return "$." + rest
+	return root + "." + rel
 }
 
-func tagMessage(fe validator.FieldError) string {
-	switch fe.Tag() {
-	case "required":
-		return "is required"
-	case "oneof":
-		return "must be one of: " + strings.ReplaceAll(fe.Param(), " ", ", ")
-	case "url":
-		return "must be an absolute URL"
-	case "startswith":
-		return fmt.Sprintf("must start with %q", fe.Param())
-	case "min":
-		if fe.Kind() == reflect.Slice {
-			return fmt.Sprintf("must have at least %s item(s)", fe.Param())
-		}
-		return "must be at least " + fe.Param()
-	case "max":
-		if fe.Kind() == reflect.String {
-			return fmt.Sprintf("must be at most %s characters", fe.Param())
-		}
-		return "must be at most " + fe.Param()
-	}
-	return "fails the " + fe.Tag() + " rule"
-}
-
-func semanticProblems(in *Integration) []Problem {
-	var ps []Problem
+func semanticProblems(in *Integration) validate.Problems {
+	var ps validate.Problems
 	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, validate.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
 	cfg := &in.Config
 
@@ -200,10 +165,10 @@ func semanticProblems(in *Integration) []Problem {
 	return ps
 }
 
-func objectProblems(provider string, oc *ObjectConfig, base string, mappings, earlier map[string]bool) []Problem {
-	var ps []Problem
+func objectProblems(provider string, oc *ObjectConfig, base string, mappings, earlier map[string]bool) validate.Problems {
+	var ps validate.Problems
 	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+		ps = append(ps, validate.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
 	checkIdent := identChecked[provider]
 	if checkIdent && oc.ExternalName != "" && !identRe.MatchString(oc.ExternalName) {

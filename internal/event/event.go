@@ -3,8 +3,27 @@
 package event
 
 import (
+	"slices"
 	"time"
 )
+
+// Lead event types: what ConeCRM sends, what a trigger enrols on and what a
+// wait_for_event node waits for. This is the one list of them.
+const (
+	TypeLeadCreated      = "LEAD_CREATED"
+	TypeLeadUpdated      = "LEAD_UPDATED"
+	TypeLeadStageChanged = "LEAD_STAGE_CHANGED"
+	TypeLeadAssigned     = "LEAD_ASSIGNED"
+	TypeLeadClosed       = "LEAD_CLOSED"
+)
+
+var types = []string{TypeLeadCreated, TypeLeadUpdated, TypeLeadStageChanged, TypeLeadAssigned, TypeLeadClosed}
+
+// Types lists every lead event type, in the builder's order.
+func Types() []string { return slices.Clone(types) }
+
+// IsType reports whether t is a known lead event type.
+func IsType(t string) bool { return slices.Contains(types, t) }
 
 // Lead is a lead event. Lead and Previous hold the ConeCRM lead (connection)
 // as JSON.

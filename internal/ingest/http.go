@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/conecrm/automation-runtime/internal/event"
-	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
@@ -82,8 +81,8 @@ func ParseEvent(body []byte) (event.Lead, []string) {
 	for _, fe := range validate.Fields(ev) {
 		problems = append(problems, fe.Path+": "+fe.Message)
 	}
-	if ev.Type != "" && !nodes.IsTriggerType(ev.Type) {
-		problems = append(problems, fmt.Sprintf("type: unknown event type %q (one of %s)", ev.Type, strings.Join(nodes.TriggerTypes, ", ")))
+	if ev.Type != "" && !event.IsType(ev.Type) {
+		problems = append(problems, fmt.Sprintf("type: unknown event type %q (one of %s)", ev.Type, strings.Join(event.Types(), ", ")))
 	}
 	if ev.Lead != nil && ev.LeadID() == "" {
 		problems = append(problems, "lead.id: is required")

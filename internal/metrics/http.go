@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+
+	"github.com/conecrm/automation-runtime/internal/event"
 )
 
 // Transport counts every request to an external system by status class.
@@ -67,7 +69,7 @@ func (r *Registry) Events(next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, req)
 		eventType := head.Type
-		if !knownEventType(eventType) {
+		if !event.IsType(eventType) {
 			eventType = "unknown" // bounded label values whatever clients send
 		}
 		switch {
@@ -92,14 +94,6 @@ func (r *Registry) Events(next http.Handler) http.Handler {
 			}
 		}
 	})
-}
-
-func knownEventType(t string) bool {
-	switch t {
-	case "LEAD_CREATED", "LEAD_UPDATED", "LEAD_STAGE_CHANGED", "LEAD_ASSIGNED", "LEAD_CLOSED":
-		return true
-	}
-	return false
 }
 
 // recorder passes the answer through and keeps a copy for counting.

@@ -9,6 +9,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/duration"
 	"github.com/conecrm/automation-runtime/internal/expr"
 	"github.com/conecrm/automation-runtime/internal/querybuilder"
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // Compiler collects the problems of one node while its type compiles it.
@@ -16,7 +17,7 @@ import (
 type Compiler struct {
 	NodeID   string
 	BasePath string
-	problems []automation.Problem
+	problems []validate.Problem
 }
 
 // NewCompiler returns a compiler for the node with the given id whose data
@@ -26,11 +27,11 @@ func NewCompiler(nodeID, basePath string) *Compiler {
 }
 
 // Problems returns what was reported.
-func (c *Compiler) Problems() []automation.Problem { return c.problems }
+func (c *Compiler) Problems() []validate.Problem { return c.problems }
 
 // Problemf reports a problem at a field path relative to the node's data.
 func (c *Compiler) Problemf(field, format string, args ...any) {
-	c.problems = append(c.problems, automation.Problem{NodeID: c.NodeID, Path: c.path(field), Message: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, validate.Problem{NodeID: c.NodeID, Path: c.path(field), Message: fmt.Sprintf(format, args...)})
 }
 
 func (c *Compiler) path(field string) string {

@@ -10,6 +10,8 @@ import (
 	"sort"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/conecrm/automation-runtime/internal/event"
 )
 
 // Category groups node types in the automation builder.
@@ -126,7 +128,7 @@ type BuilderData struct {
 // BuilderData lists trigger types (events that enrol a lead), action node
 // types and condition node types.
 func (r *Registry) BuilderData() BuilderData {
-	b := BuilderData{Triggers: append([]string(nil), TriggerTypes...), Actions: []string{}, Conditions: []string{}, Flow: []string{}}
+	b := BuilderData{Triggers: event.Types(), Actions: []string{}, Conditions: []string{}, Flow: []string{}}
 	for _, t := range r.Types() {
 		switch r.defs[t].Category {
 		case CategoryAction:

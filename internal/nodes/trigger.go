@@ -7,28 +7,6 @@ import (
 	"github.com/conecrm/automation-runtime/internal/expr"
 )
 
-// Trigger types: the lead events that enrol leads.
-const (
-	TriggerLeadCreated      = "LEAD_CREATED"
-	TriggerLeadUpdated      = "LEAD_UPDATED"
-	TriggerLeadStageChanged = "LEAD_STAGE_CHANGED"
-	TriggerLeadAssigned     = "LEAD_ASSIGNED"
-	TriggerLeadClosed       = "LEAD_CLOSED"
-)
-
-// TriggerTypes lists every trigger type, in the builder's order.
-var TriggerTypes = []string{TriggerLeadCreated, TriggerLeadUpdated, TriggerLeadStageChanged, TriggerLeadAssigned, TriggerLeadClosed}
-
-// IsTriggerType reports whether t is a known trigger type.
-func IsTriggerType(t string) bool {
-	for _, x := range TriggerTypes {
-		if x == t {
-			return true
-		}
-	}
-	return false
-}
-
 var triggerDef = Definition{
 	Type:        "trigger",
 	Category:    CategoryFlow,

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/internal/duration"
+	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/expr"
 )
 
@@ -30,8 +31,8 @@ type WaitForEvent struct {
 }
 
 func (n *WaitForEvent) Compile(c *Compiler) {
-	if n.Event != "" && !IsTriggerType(n.Event) {
-		c.Problemf("event", "unknown event type %q (one of %v)", n.Event, TriggerTypes)
+	if n.Event != "" && !event.IsType(n.Event) {
+		c.Problemf("event", "unknown event type %q (one of %v)", n.Event, event.Types())
 	}
 	if n.Condition != "" {
 		n.cond = c.Expr("condition", n.Condition, expr.KindBool)

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
@@ -25,7 +26,7 @@ const (
 // Compile validates a document and compiles it. It reports every problem
 // at once; the plan is nil when there is any. The plan keeps a copy of the
 // document, so later changes to doc do not reach it.
-func Compile(doc *automation.Document, reg *nodes.Registry) (*Plan, automation.Problems) {
+func Compile(doc *automation.Document, reg *nodes.Registry) (*Plan, validate.Problems) {
 	doc = doc.Clone()
 	c := &compilation{doc: doc, reg: reg, plan: &Plan{Doc: doc, nodes: map[string]*Node{}}, known: map[string]bool{}, from: map[string][]int{}}
 	c.settings()
@@ -47,7 +48,7 @@ type compilation struct {
 	doc      *automation.Document
 	reg      *nodes.Registry
 	plan     *Plan
-	problems automation.Problems
+	problems validate.Problems
 
 	// known holds every node id of the document, compiled or not, and from
 	// the indexes of the edges leaving each, in document order: the graph
@@ -57,14 +58,14 @@ type compilation struct {
 	from  map[string][]int
 }
 
-func (c *compilation) problem(p automation.Problem) { c.problems = append(c.problems, p) }
+func (c *compilation) problem(p validate.Problem) { c.problems = append(c.problems, p) }
 
 func (c *compilation) problemf(path, format string, args ...any) {
-	c.problem(automation.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	c.problem(validate.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (c *compilation) nodeProblemf(id, path, format string, args ...any) {
-	c.problem(automation.Problem{NodeID: id, Path: path, Message: fmt.Sprintf(format, args...)})
+	c.problem(validate.Problem{NodeID: id, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (c *compilation) settings() {
@@ -79,11 +80,11 @@ func (c *compilation) settings() {
 	} else if len(d.Name) > maxNameLength {
 		c.problemf("name", "the name is %d characters long; the limit is %d", len(d.Name), maxNameLength)
 	}
-	if !nodes.IsTriggerType(d.AutomationTrigger) {
+	if !event.IsType(d.AutomationTrigger) {
 		if d.AutomationTrigger == "" {
-			c.problemf("automationTrigger", "choose the event that starts the automation (one of %s)", strings.Join(nodes.TriggerTypes, ", "))
+			c.problemf("automationTrigger", "choose the event that starts the automation (one of %s)", strings.Join(event.Types(), ", "))
 		} else {
-			c.problemf("automationTrigger", "unknown trigger %q (one of %s)", d.AutomationTrigger, strings.Join(nodes.TriggerTypes, ", "))
+			c.problemf("automationTrigger", "unknown trigger %q (one of %s)", d.AutomationTrigger, strings.Join(event.Types(), ", "))
 		}
 	}
 	if d.Franchise != nil && d.Franchise.ID != "" {
@@ -222,7 +223,7 @@ func (c *compilation) compileEdges() {
 	for i, e := range c.doc.Edges {
 		path := fmt.Sprintf("edges[%d]", i)
 		bad := func(field, format string, args ...any) {
-			c.problem(automation.Problem{EdgeID: e.ID, Path: path + field, Message: fmt.Sprintf(format, args...)})
+			c.problem(validate.Problem{EdgeID: e.ID, Path: path + field, Message: fmt.Sprintf(format, args...)})
 		}
 		if e.ID == "" {
 			bad(".id", "the edge has no id")
@@ -307,7 +308,7 @@ func (c *compilation) checkGraph() {
 			e := c.doc.Edges[i]
 			switch state[e.Target] {
 			case onStack:
-				c.problem(automation.Problem{EdgeID: e.ID, Path: fmt.Sprintf("edges[%d]", i),
+				c.problem(validate.Problem{EdgeID: e.ID, Path: fmt.Sprintf("edges[%d]", i),
 					Message: fmt.Sprintf("the edge from %s to %s closes a loop; loops are not allowed", e.Source, e.Target)})
 			case unvisited:
 				visit(e.Target)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/nodes"
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // obj is a JSON object under construction.
@@ -108,7 +109,7 @@ func mustJSON(t testing.TB, v any) []byte {
 	return b
 }
 
-func compileJSON(t testing.TB, v any) (*Plan, automation.Problems) {
+func compileJSON(t testing.TB, v any) (*Plan, validate.Problems) {
 	t.Helper()
 	var data []byte
 	switch x := v.(type) {

@@ -1,5 +1,6 @@
 // Package validate holds the one validator instance the runtime shares, set
-// up to name fields by their JSON names.
+// up to name fields by their JSON names, and the one Problem type every
+// validation (automations, CRM integrations, node fields) reports.
 package validate
 
 import (
@@ -29,24 +30,18 @@ var v = func() *validator.Validate {
 // Validator returns the shared instance.
 func Validator() *validator.Validate { return v }
 
-// FieldError is one failed rule, with the field's JSON path.
-type FieldError struct {
-	Path    string
-	Message string
-}
-
-// Fields validates s and returns one FieldError per failed rule; the path is
+// Fields validates s and returns one Problem per failed rule; the path is
 // relative to s, with JSON names (cases[0].handle).
-func Fields(s any) []FieldError {
+func Fields(s any) Problems {
 	err := v.Struct(s)
 	if err == nil {
 		return nil
 	}
 	var ves validator.ValidationErrors
 	if !errors.As(err, &ves) {
-		return []FieldError{{Message: err.Error()}}
+		return Problems{{Message: err.Error()}}
 	}
-	out := make([]FieldError, 0, len(ves))
+	out := make(Problems, 0, len(ves))
 	for _, fe := range ves {
 		ns := fe.Namespace()
 		if i := strings.Index(ns, "."); i >= 0 {
@@ -54,7 +49,7 @@ func Fields(s any) []FieldError {
 		} else {
 			ns = ""
 		}
-		out = append(out, FieldError{Path: ns, Message: Message(fe)})
+		out = append(out, Problem{Path: ns, Message: Message(fe)})
 	}
 	return out
 }
@@ -67,7 +62,7 @@ func Struct(s any) error {
 	}
 	parts := make([]string, len(fes))
 	for i, fe := range fes {
-		parts[i] = fe.Path + ": " + fe.Message
+		parts[i] = fe.String()
 	}
 	return errors.New(strings.Join(parts, "; "))
 }
@@ -97,6 +92,8 @@ func Message(fe validator.FieldError) string {
 		return fmt.Sprintf("cannot be set together with %s", jsonName(fe.Param()))
 	case "required_without":
 		return fmt.Sprintf("is required when %s is not set", jsonName(fe.Param()))
+	case "startswith":
+		return fmt.Sprintf("must start with %q", fe.Param())
 	case "ne":
 		return fmt.Sprintf("must not be %q", fe.Param())
 	}

@@ -16,10 +16,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/jsonmerge"
+	"github.com/conecrm/automation-runtime/internal/validate"
 
 	"github.com/rs/zerolog"
 
@@ -52,8 +54,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 const maxBody = 1 << 20
 
 type errorBody struct {
-	Error    string        `json:"error"`
-	Problems []crm.Problem `json:"problems,omitempty"`
+	Error    string            `json:"error"`
+	Problems validate.Problems `json:"problems,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -81,7 +83,7 @@ func readBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if len(data) > maxBody {
-		return nil, &crm.ValidationError{Problems: []crm.Problem{{Path: "$", Message: "body larger than 1 MiB"}}}
+		return nil, &crm.ValidationError{Problems: validate.Problems{{Path: "$", Message: "body larger than 1 MiB"}}}
 	}
 	return data, nil
 }
@@ -106,7 +108,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	in.HeronID = ""
 	verr := crm.Validate(&in.Integration)
 	if in.Secret == nil || *in.Secret == "" {
-		verr = appendProblem(verr, crm.Problem{Path: "$.secret", Message: "is required"})
+		verr = appendProblem(verr, validate.Problem{Path: "$.secret", Message: "is required"})
 	}
 	if verr != nil {
 		h.fail(w, r, verr)
@@ -134,7 +136,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"crm_integration": integ})
 }
 
-func appendProblem(err error, p crm.Problem) error {
+func appendProblem(err error, p validate.Problem) error {
 	var ve *crm.ValidationError
 	if errors.As(err, &ve) {
 		ve.Problems = append(ve.Problems, p)
@@ -143,7 +145,7 @@ func appendProblem(err error, p crm.Problem) error {
 	if err != nil {
 		return err
 	}
-	return &crm.ValidationError{Problems: []crm.Problem{p}}
+	return &crm.ValidationError{Problems: validate.Problems{p}}
 }
 
 func decodeStored(rec crm.Record) (crm.Integration, error) {
@@ -202,7 +204,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	var patch map[string]any
 	if err := json.Unmarshal(data, &patch); err != nil || patch == nil {
-		h.fail(w, r, &crm.ValidationError{Problems: []crm.Problem{{Path: "$", Message: "body must be a JSON object"}}})
+		h.fail(w, r, &crm.ValidationError{Problems: validate.Problems{{Path: "$", Message: "body must be a JSON object"}}})
 		return
 	}
 	var stored map[string]any

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // DefaultAPIPath is the object API prefix; HubSpot is moving to dated paths
@@ -272,7 +273,7 @@ func mapError(resp *crm.Response, object string) *crm.Error {
 // RateLimitDelay is how long HubSpot asks us to wait: Retry-After when
 // present, else the interval of whichever rate-limit window is exhausted.
 func RateLimitDelay(h http.Header, now time.Time) time.Duration {
-	if d := crm.ParseRetryAfter(h, now); d > 0 {
+	if d := retryafter.FromHeader(h, now); d > 0 {
 		return d
 	}
 	if h.Get("X-HubSpot-RateLimit-Secondly-Remaining") == "0" {

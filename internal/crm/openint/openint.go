@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // DefaultInstanceURL is OpenInt's API root (the integration's instance_url).
@@ -118,7 +119,7 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object) (string, bool, err
 			e.Message = http.StatusText(resp.Status)
 		}
 		if resp.Status == http.StatusTooManyRequests {
-			e.RetryAfter = crm.ParseRetryAfter(resp.Header, timeNow())
+			e.RetryAfter = retryafter.FromHeader(resp.Header, timeNow())
 		}
 		return "", false, e
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // DefaultAPIPath is the REST API version used when the integration sets no
@@ -81,7 +82,7 @@ func mapError(status int, h http.Header, body []byte, object string) *crm.Error 
 		e.Message = "session expired or invalid: refresh the integration's access token"
 	}
 	if h != nil {
-		e.RetryAfter = crm.ParseRetryAfter(h, time.Now())
+		e.RetryAfter = retryafter.FromHeader(h, time.Now())
 	}
 	return e
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // Header names of the signature scheme: the signature is
@@ -91,7 +92,7 @@ func (c *Client) Push(ctx context.Context, objs []crm.Object, opts crm.PushOptio
 		}
 		if resp.Status < 200 || resp.Status >= 300 {
 			e := &crm.Error{Provider: name, Object: obj.Key, StatusCode: resp.Status, Retryable: crm.StatusRetryable(resp.Status), Message: "receiver answered " + http.StatusText(resp.Status)}
-			e.RetryAfter = crm.ParseRetryAfter(resp.Header, c.now())
+			e.RetryAfter = retryafter.FromHeader(resp.Header, c.now())
 			return "", false, e
 		}
 		var out struct {

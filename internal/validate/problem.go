@@ -1,15 +1,19 @@
-package automation
+package validate
 
 import (
 	"fmt"
 	"strings"
 )
 
-// Problem is one thing wrong with a document, located precisely enough for
-// a builder UI to highlight it.
+// Problem is one thing wrong with a document (an automation, a CRM
+// integration, a node's fields), located precisely enough for a builder UI
+// to highlight it. Every validation in the runtime reports this one type.
 type Problem struct {
-	NodeID  string `json:"nodeId,omitempty"`
-	EdgeID  string `json:"edgeId,omitempty"`
+	NodeID string `json:"nodeId,omitempty"`
+	EdgeID string `json:"edgeId,omitempty"`
+	// Path is the JSON path of the offending value: relative to the
+	// automation document ("nodes[2].data.title"), to the CRM integration
+	// ("$.config.object_configs[0].key") or to the validated struct.
 	Path    string `json:"path"`
 	Message string `json:"message"`
 }
@@ -30,7 +34,7 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// Problems is every problem found in a document; it is an error when non-empty.
+// Problems is every problem found; it is an error when non-empty.
 type Problems []Problem
 
 func (ps Problems) Error() string {

@@ -1,0 +1,47 @@
+// Package retryafter reads the HTTP Retry-After header, the one parser every
+// HTTP client of the runtime (ConeCRM, CRM vendors, webhooks) uses.
+package retryafter
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Max caps a server's wish, so a misbehaving server cannot park a run for
+// hours; the caller's retry policy still bounds the attempts.
+const Max = 10 * time.Minute
+
+// Parse reads a Retry-After value: delay-seconds ("120") or an HTTP-date
+// ("Wed, 21 Oct 2015 07:28:00 GMT", also the obsolete RFC 850 and asctime
+// forms), relative to now. An empty, malformed, negative or past value is 0
+// (no advice: the caller's backoff applies); the result is at most Max.
+func Parse(value string, now time.Time) time.Duration {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(value, 10, 64)
+	switch {
+	case err == nil && n > int64(Max/time.Second):
+		return Max
+	case err == nil:
+		return max(time.Duration(n)*time.Second, 0)
+	case errors.Is(err, strconv.ErrRange):
+		if n > 0 {
+			return Max
+		}
+		return 0
+	}
+	if t, err := http.ParseTime(value); err == nil {
+		return min(max(t.Sub(now), 0), Max)
+	}
+	return 0
+}
+
+// FromHeader is Parse of h's Retry-After.
+func FromHeader(h http.Header, now time.Time) time.Duration {
+	return Parse(h.Get("Retry-After"), now)
+}
