@@ -151,7 +151,7 @@ func (x *nodeExec) WaitForEvent(ctx workflow.Context, w nodes.EventWait) (bool, 
 
 // waited records the time the branch spent parked in this node.
 func (x *nodeExec) waited(ctx workflow.Context, since time.Time) {
-	metrics.WorkflowNodeWaited(ctx, x.r.plan.Doc.ID, x.node.ID, x.node.Type, workflow.Now(ctx).Sub(since))
+	metrics.WorkflowNodeWaited(ctx, x.r.plan.Doc.ID, x.node.ID, x.node.Metric, workflow.Now(ctx).Sub(since))
 }
 
 func (r *run) removeWaiter(w *waiter) {

@@ -262,7 +262,7 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 // the worker's activity interceptor counts action nodes.
 func countNode(ctx workflow.Context, n *plan.Node, outcome string) {
 	if n.Category != nodes.CategoryAction {
-		metrics.WorkflowNodeExecuted(ctx, n.Type, outcome)
+		metrics.WorkflowNodeExecuted(ctx, n.Metric, outcome)
 	}
 }
 
@@ -323,7 +323,7 @@ func errorMessage(err error) string {
 }
 
 func producesHistory(n *plan.Node) bool {
-	return n.Category == nodes.CategoryAction || n.Type == "delay" || n.Type == "wait_for_event"
+	return n.Category == nodes.CategoryAction || n.Parks
 }
 
 // receiveEvents applies lead events signalled to the run, once per event

@@ -1,6 +1,8 @@
 package nodes
 
 import (
+	"fmt"
+
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/activities"
@@ -14,7 +16,13 @@ var copyLeadDef = Definition{
 	Handles:     []string{Plain, HandleError},
 	Required:    []string{Plain},
 	New:         func() Node { return &CopyLead{} },
+	Activity:    copyLeadActivity,
 }
+
+var copyLeadActivity = NewActivity((*activities.Activities).CopyLead,
+	func(in activities.CopyLeadInput, seq int) activities.CopyLeadOutput {
+		return activities.CopyLeadOutput{LeadID: fmt.Sprintf("dry-run-lead-%d", seq), SourceLeadID: in.LeadID}
+	})
 
 // CopyLead is the seed's CopyLeadData by id; contact and account default to
 // the lead's.
@@ -55,8 +63,8 @@ func (n *CopyLead) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 	if err := r.err(); err != nil {
 		return Outcome{}, Invalid(err)
 	}
-	var out activities.CopyLeadOutput
-	if err := x.Activity(ctx, ActivityCall{Name: "CopyLead", Summary: "Copy lead" + suffix(n.Department != "", " into another department"), Input: in}, &out); err != nil {
+	out, err := copyLeadActivity.Execute(ctx, x, "Copy lead"+suffix(n.Department != "", " into another department"), in)
+	if err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Handle: Plain, Output: out, Summary: "lead copied as " + out.LeadID}, nil

@@ -20,7 +20,13 @@ var createTaskDef = Definition{
 	Handles:     []string{Plain, HandleError},
 	Required:    []string{Plain},
 	New:         func() Node { return &CreateTask{} },
+	Activity:    createTaskActivity,
 }
+
+var createTaskActivity = NewActivity((*activities.Activities).CreateTask,
+	func(in activities.CreateTaskInput, seq int) activities.CreateTaskOutput {
+		return activities.CreateTaskOutput{TaskID: fmt.Sprintf("dry-run-task-%d", seq), Type: in.Task.Type}
+	})
 
 // CreateTask is the seed's TaskRequest with templates and a relative due date.
 // contact, account and connection default to the lead's.
@@ -123,9 +129,9 @@ func (n *CreateTask) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, Invalid(err)
 	}
-	var out activities.CreateTaskOutput
 	in := activities.CreateTaskInput{NodeID: x.NodeID(), IdempotencyKey: x.IdempotencyKey(), Task: req}
-	if err := x.Activity(ctx, ActivityCall{Name: "CreateTask", Summary: n.summary, Input: in}, &out); err != nil {
+	out, err := createTaskActivity.Execute(ctx, x, n.summary, in)
+	if err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Handle: Plain, Output: out, Summary: "task " + out.TaskID + " created"}, nil

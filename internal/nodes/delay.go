@@ -18,6 +18,7 @@ var delayDef = Definition{
 	Handles:     []string{Plain},
 	Required:    []string{Plain},
 	New:         func() Node { return &Delay{} },
+	Parks:       true,
 }
 
 // Delay pauses the branch on a durable timer. Duration and until are

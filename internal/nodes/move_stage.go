@@ -14,7 +14,13 @@ var moveStageDef = Definition{
 	Handles:     []string{Plain, HandleError},
 	Required:    []string{Plain},
 	New:         func() Node { return &MoveStage{} },
+	Activity:    moveStageActivity,
 }
+
+var moveStageActivity = NewActivity((*activities.Activities).MoveStage,
+	func(in activities.MoveStageInput, _ int) activities.MoveStageOutput {
+		return activities.MoveStageOutput{StageID: in.StageID, Moved: in.StageID != in.CurrentStageID}
+	})
 
 // MoveStage moves the lead to stageId.
 type MoveStage struct {
@@ -38,8 +44,8 @@ func (n *MoveStage) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 	if err := r.err(); err != nil {
 		return Outcome{}, Invalid(err)
 	}
-	var out activities.MoveStageOutput
-	if err := x.Activity(ctx, ActivityCall{Name: "MoveStage", Summary: "Move lead to stage " + in.StageID, Input: in}, &out); err != nil {
+	out, err := moveStageActivity.Execute(ctx, x, "Move lead to stage "+in.StageID, in)
+	if err != nil {
 		return Outcome{}, err
 	}
 	if out.Moved {

@@ -2,6 +2,10 @@ package nodes
 
 import (
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/conecrm/automation-runtime/activities"
+	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/crm/push"
 )
 
 var pushToCRMDef = Definition{
@@ -11,7 +15,13 @@ var pushToCRMDef = Definition{
 	Handles:     []string{Plain, HandleError},
 	Required:    []string{Plain},
 	New:         func() Node { return &PushToCRM{} },
+	Activity:    pushToCRMActivity,
 }
+
+var pushToCRMActivity = NewActivity((*activities.Activities).PushToCRM,
+	func(in activities.PushToCRMInput, _ int) activities.PushToCRMOutput {
+		return activities.PushToCRMOutput{IntegrationID: in.IntegrationID, DryRun: true, Objects: []crm.ObjectResult{}, ThirdPartyIDs: []push.ThirdPartyID{}}
+	})
 
 // PushToCRM syncs objects through a CRM integration. Only the integration id
 // travels in the workflow; the activity resolves credentials.

@@ -19,8 +19,8 @@ func pushToCRM(ctx workflow.Context, x Exec, n *PushToCRM) (Outcome, error) {
 	if len(n.Objects) > 0 {
 		what = strings.Join(n.Objects, ", ")
 	}
-	var out activities.PushToCRMOutput
-	if err := x.Activity(ctx, ActivityCall{Name: "PushToCRM", Summary: fmt.Sprintf("Push %s to CRM integration %s", what, n.IntegrationID), Input: in}, &out); err != nil {
+	out, err := pushToCRMActivity.Execute(ctx, x, fmt.Sprintf("Push %s to CRM integration %s", what, n.IntegrationID), in)
+	if err != nil {
 		return Outcome{}, err
 	}
 	return Outcome{Handle: Plain, Output: out, Summary: "pushed " + what}, nil

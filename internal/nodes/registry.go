@@ -42,6 +42,16 @@ type Definition struct {
 	Terminal bool
 	// New returns a pointer to a zero data struct implementing Node.
 	New func() Node
+	// Activity is the activity an action node runs (required for actions,
+	// none for other nodes). The worker's metrics and the dry run derive
+	// from it.
+	Activity Activity
+	// Parks says the node parks its branch (a durable timer or a wait), so
+	// the run shows it in its details and counts the time spent there.
+	Parks bool
+	// Metric is the node_type label of the node's executions; Register
+	// defaults it to Type.
+	Metric string
 }
 
 // Node is a node type's data. Every Node compiles; the workflow runs it.
@@ -88,6 +98,20 @@ func (r *Registry) Register(d Definition) error {
 	if _, dup := r.defs[d.Type]; dup {
 		return fmt.Errorf("node type %q is registered twice", d.Type)
 	}
+	if (d.Category == CategoryAction) != (d.Activity != nil) {
+		return fmt.Errorf("node type %q: action nodes, and only they, name an activity", d.Type)
+	}
+	if d.Activity != nil {
+		// The worker's metrics label an activity with its node's type.
+		for _, o := range r.defs {
+			if o.Activity != nil && o.Activity.Name() == d.Activity.Name() {
+				return fmt.Errorf("node type %q: activity %s already runs node type %q", d.Type, d.Activity.Name(), o.Type)
+			}
+		}
+	}
+	if d.Metric == "" {
+		d.Metric = d.Type
+	}
 	r.defs[d.Type] = d
 	return nil
 }
@@ -112,6 +136,15 @@ func (r *Registry) Types() []string {
 		out = append(out, t)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Definitions returns the registered definitions, sorted by type.
+func (r *Registry) Definitions() []Definition {
+	out := make([]Definition, 0, len(r.defs))
+	for _, t := range r.Types() {
+		out = append(out, r.defs[t])
+	}
 	return out
 }
 

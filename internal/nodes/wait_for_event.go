@@ -18,6 +18,7 @@ var waitForEventDef = Definition{
 	Handles:     []string{"event", "timeout"},
 	Required:    []string{"event", "timeout"},
 	New:         func() Node { return &WaitForEvent{} },
+	Parks:       true,
 }
 
 // WaitForEvent pauses until a matching lead event arrives or the timeout passes.

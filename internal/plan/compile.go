@@ -165,7 +165,7 @@ func (c *compilation) compileNodes() {
 				continue
 			}
 		}
-		node := &Node{ID: n.ID, Type: n.Type, Label: com.Label, Category: def.Category, Impl: impl, out: map[string][]string{}}
+		node := &Node{ID: n.ID, Type: n.Type, Label: com.Label, Category: def.Category, Parks: def.Parks, Metric: def.Metric, Impl: impl, out: map[string][]string{}}
 		if node.Label == "" {
 			node.Label = n.Type
 		}

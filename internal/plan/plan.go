@@ -50,7 +50,10 @@ type Node struct {
 	Type     string
 	Label    string
 	Category nodes.Category
-	OnError  string
+	// Parks and Metric are the definition's.
+	Parks   bool
+	Metric  string
+	OnError string
 	// Timeout is an action's start-to-close timeout.
 	Timeout time.Duration
 	Impl    nodes.Node

@@ -1,13 +1,16 @@
 package plan
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 )
 
@@ -137,4 +140,60 @@ func TestIsolatedRegistry(t *testing.T) {
 	if _, problems := Compile(d, reg); len(problems) != 1 || !strings.Contains(problems[0].Message, `unknown node type "delay" (one of end, note, trigger)`) {
 		t.Errorf("problems %v", problems)
 	}
+}
+
+// TestDefinitionRules: actions, and only they, name an activity, one node
+// type per activity, the metric label defaults to the type, and the parking
+// node types are the ones the registry says park.
+func TestDefinitionRules(t *testing.T) {
+	create, _ := nodes.Builtin().Lookup("create_task")
+	delay, _ := nodes.Builtin().Lookup("delay")
+	newNote := func() nodes.Node { return &note{} }
+	for _, tc := range []struct {
+		name string
+		defs []nodes.Definition
+		want string
+	}{
+		{"action without activity", []nodes.Definition{{Type: "a", Category: nodes.CategoryAction, New: newNote}}, `node type "a": action nodes, and only they, name an activity`},
+		{"flow with activity", []nodes.Definition{{Type: "f", Category: nodes.CategoryFlow, New: newNote, Activity: create.Activity}}, `node type "f": action nodes, and only they, name an activity`},
+		{"shared activity", []nodes.Definition{create, {Type: "b", Category: nodes.CategoryAction, New: newNote, Activity: create.Activity}}, `node type "b": activity CreateTask already runs node type "create_task"`},
+		{"valid", []nodes.Definition{create, delay}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := nodes.NewRegistry()
+			var err error
+			for _, d := range tc.defs {
+				if err = reg.Register(d); err != nil {
+					break
+				}
+			}
+			if got := fmt.Sprint(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+				t.Errorf("error %q, want %q", got, tc.want)
+			}
+		})
+	}
+
+	reg := nodes.NewRegistry()
+	reg.MustRegister(nodes.Definition{Type: "note", Category: nodes.CategoryFlow, New: newNote})
+	if def, _ := reg.Lookup("note"); def.Metric != "note" {
+		t.Errorf("default metric label %q, want note", def.Metric)
+	}
+	var parks []string
+	for _, def := range nodes.Builtin().Definitions() {
+		if def.Parks {
+			parks = append(parks, def.Type)
+		}
+	}
+	if want := []string{"delay", "wait_for_event"}; !reflect.DeepEqual(parks, want) {
+		t.Errorf("parking node types %v, want %v", parks, want)
+	}
+	if create.Activity.Name() != "CreateTask" {
+		t.Errorf("create_task's activity is named %q, want CreateTask (the worker's name for the method)", create.Activity.Name())
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "is not a method of activities.Activities") {
+			t.Errorf("a closure as activity: recovered %v", r)
+		}
+	}()
+	nodes.NewActivity(func(*activities.Activities, context.Context, int) (int, error) { return 0, nil }, nil)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"unicode"
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/activity"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/metrics"
+	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
 	"github.com/conecrm/automation-runtime/workflows"
 )
@@ -159,11 +159,13 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	ctx = logging.WithContext(ctx, l)
 
 	out, err := a.Next.ExecuteActivity(ctx, in)
-	reg := a.root.Metrics
-	if reg == nil {
-		reg = metrics.Default()
+	if nodeType, ok := NodeType(info.ActivityType.Name); ok {
+		reg := a.root.Metrics
+		if reg == nil {
+			reg = metrics.Default()
+		}
+		reg.NodeExecuted(nodeType, activityOutcome(info, err))
 	}
-	reg.NodeExecuted(NodeType(info.ActivityType.Name), activityOutcome(info, err))
 	return out, err
 }
 
@@ -195,29 +197,22 @@ func activityOutcome(info activity.Info, err error) string {
 	return metrics.OutcomeRetrying
 }
 
-// nodeTypes maps activities to the node types that call them; others are
-// named in snake_case.
-var nodeTypes = map[string]string{
-	"CallWebhook": "webhook",
-	"PushToCRM":   "push_to_crm",
-}
-
-// NodeType is the node type an activity executes.
-func NodeType(activityType string) string {
-	if t, ok := nodeTypes[activityType]; ok {
-		return t
-	}
-	var b strings.Builder
-	for i, r := range activityType {
-		if unicode.IsUpper(r) {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r = unicode.ToLower(r)
+// nodeTypes maps each action node type's activity to the node's metric label.
+var nodeTypes = func() map[string]string {
+	m := map[string]string{}
+	for _, def := range nodes.Builtin().Definitions() {
+		if def.Activity != nil {
+			m[def.Activity.Name()] = def.Metric
 		}
-		b.WriteRune(r)
 	}
-	return b.String()
+	return m
+}()
+
+// NodeType is the metric label of the node type whose activity this is;
+// false for an activity no node type runs, which is no node execution.
+func NodeType(activityType string) (string, bool) {
+	t, ok := nodeTypes[activityType]
+	return t, ok
 }
 
 type activityOutbound struct {

@@ -77,14 +77,3 @@ func find(t *testing.T, logs, msg string) map[string]any {
 	t.Fatalf("no log line %q in:\n%s", msg, logs)
 	return nil
 }
-
-func TestNodeType(t *testing.T) {
-	for act, want := range map[string]string{
-		"CreateTask": "create_task", "CopyLead": "copy_lead", "MoveStage": "move_stage",
-		"PushToCRM": "push_to_crm", "CallWebhook": "webhook", "WriteThirdPartyIds": "write_third_party_ids",
-	} {
-		if got := workerapp.NodeType(act); got != want {
-			t.Errorf("NodeType(%q) = %q, want %q", act, got, want)
-		}
-	}
-}

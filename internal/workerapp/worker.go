@@ -28,8 +28,14 @@ func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, o
 	opts.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), opts.Interceptors...), NewInterceptor(acts.Log))
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterActivity(acts)
+	RegisterActivities(w, acts)
 	return w
+}
+
+// RegisterActivities registers every activity, each under its method's name
+// (the name the node registry's activity references derive).
+func RegisterActivities(r interface{ RegisterActivity(a any) }, acts *activities.Activities) {
+	r.RegisterActivity(acts)
 }
 
 // ActivitiesFromEnv builds the activities' dependencies: ConeCRM from

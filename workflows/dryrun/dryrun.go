@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,18 +61,21 @@ func (r *Recorder) Actions() []Action {
 	return append([]Action(nil), r.actions...)
 }
 
-// Register registers the recorder under every activity name the workflow calls.
+// Register registers the recorder under the activity of every action node
+// type in the registry, with the output its definition fabricates.
 func (r *Recorder) Register(reg Registry) {
-	reg.RegisterActivityWithOptions(r.CreateTask, activity.RegisterOptions{Name: "CreateTask"})
-	reg.RegisterActivityWithOptions(r.CopyLead, activity.RegisterOptions{Name: "CopyLead"})
-	reg.RegisterActivityWithOptions(r.MoveStage, activity.RegisterOptions{Name: "MoveStage"})
-	reg.RegisterActivityWithOptions(r.PushToCRM, activity.RegisterOptions{Name: "PushToCRM"})
-	reg.RegisterActivityWithOptions(r.CallWebhook, activity.RegisterOptions{Name: "CallWebhook"})
+	for _, def := range nodes.Builtin().Definitions() {
+		if def.Activity != nil {
+			reg.RegisterActivityWithOptions(def.Activity.DryRunFunc(r.record), activity.RegisterOptions{Name: def.Activity.Name()})
+		}
+	}
 }
 
-// record stores the call and returns the configured failure, if any, and
-// the call's sequence number.
-func (r *Recorder) record(nodeID, name string, in any) (int, error) {
+// record stores the call of the node the activity runs for and returns its
+// sequence number, or the configured failure.
+func (r *Recorder) record(ctx context.Context, name string, in any) (int, error) {
+	// The activity id is the node id, with #<visit> from the second visit.
+	nodeID, _, _ := strings.Cut(activity.GetInfo(ctx).ActivityID, "#")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := Action{NodeID: nodeID, Activity: name, Input: in}
@@ -82,44 +86,6 @@ func (r *Recorder) record(nodeID, name string, in any) (int, error) {
 	}
 	r.actions = append(r.actions, a)
 	return len(r.actions), err
-}
-
-func (r *Recorder) CreateTask(_ context.Context, in activities.CreateTaskInput) (activities.CreateTaskOutput, error) {
-	n, err := r.record(in.NodeID, "CreateTask", in)
-	if err != nil {
-		return activities.CreateTaskOutput{}, err
-	}
-	return activities.CreateTaskOutput{TaskID: fmt.Sprintf("dry-run-task-%d", n), Type: in.Task.Type}, nil
-}
-
-func (r *Recorder) CopyLead(_ context.Context, in activities.CopyLeadInput) (activities.CopyLeadOutput, error) {
-	n, err := r.record(in.NodeID, "CopyLead", in)
-	if err != nil {
-		return activities.CopyLeadOutput{}, err
-	}
-	return activities.CopyLeadOutput{LeadID: fmt.Sprintf("dry-run-lead-%d", n), SourceLeadID: in.LeadID}, nil
-}
-
-func (r *Recorder) MoveStage(_ context.Context, in activities.MoveStageInput) (activities.MoveStageOutput, error) {
-	if _, err := r.record(in.NodeID, "MoveStage", in); err != nil {
-		return activities.MoveStageOutput{}, err
-	}
-	return activities.MoveStageOutput{StageID: in.StageID, Moved: in.StageID != in.CurrentStageID}, nil
-}
-
-func (r *Recorder) PushToCRM(_ context.Context, in map[string]any) (map[string]any, error) {
-	id, _ := in["nodeId"].(string)
-	if _, err := r.record(id, "PushToCRM", in); err != nil {
-		return nil, err
-	}
-	return map[string]any{"dryRun": true, "integrationId": in["integrationId"], "objects": []any{}}, nil
-}
-
-func (r *Recorder) CallWebhook(_ context.Context, in activities.WebhookInput) (activities.WebhookOutput, error) {
-	if _, err := r.record(in.NodeID, "CallWebhook", in); err != nil {
-		return activities.WebhookOutput{}, err
-	}
-	return activities.WebhookOutput{Status: 200}, nil
 }
 
 // Output is what a dry run reports.
