@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
@@ -140,8 +140,8 @@ func TestImportExportCommands(t *testing.T) {
 // trigger --direct matches and starts from the command line, with the
 // store's event ids: the same event twice enrols once.
 func TestTriggerDirect(t *testing.T) {
-	srv := devserver.StartForTest(t, devserver.Options{})
-	t.Setenv("TEMPORAL_ADDRESS", srv.Address)
+	t.Setenv("TEMPORAL_ADDRESS", stack.Shared(t).Address)
+	t.Setenv("TEMPORAL_NAMESPACE", stack.Namespace(t))
 	t.Setenv(server.EnvDataDir, t.TempDir())
 	t.Setenv(server.EnvDatabaseURL, "")
 	t.Setenv(ingest.SecretEnv, "")

@@ -3,7 +3,7 @@ package workflows_test
 // Tests against a real Temporal dev server (bin/temporal): the recorded
 // histories of every example automation, the history-size comparison with
 // hand-written workflows, and end-to-end runs against the ConeCRM sandbox.
-// They are skipped with -short.
+// They are skipped with -short (stack.Client skips them).
 
 import (
 	stdcontext "context"
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,60 +23,14 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/workflows"
 	"github.com/conecrm/automation-runtime/workflows/dryrun"
 )
 
-var (
-	serverOnce sync.Once
-	server     *devserver.Server
-	serverErr  error
-	tc         client.Client
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if tc != nil {
-		tc.Close()
-	}
-	if server != nil {
-		server.Stop()
-	}
-	os.Exit(code)
-}
-
-// temporalClient starts one dev server for the test binary.
-func temporalClient(t *testing.T) client.Client {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the Temporal dev server (skipped with -short)")
-	}
-	serverOnce.Do(func() {
-		logf, err := os.CreateTemp("", "workflows-temporal-*.log")
-		if err != nil {
-			serverErr = err
-			return
-		}
-		server, serverErr = devserver.Start(stdcontext.Background(), devserver.Options{UIPort: -1, Log: logf})
-		if serverErr != nil {
-			return
-		}
-		tc, serverErr = client.Dial(client.Options{HostPort: server.Address, Logger: quietLogger{}})
-	})
-	if serverErr != nil {
-		t.Fatalf("temporal dev server: %v", serverErr)
-	}
-	return tc
-}
-
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
+// The package's tests share one dev server (stack.Client starts it).
+func TestMain(m *testing.M) { stack.Main(m) }
 
 // startWorker runs a worker with recorder activities on its own task queue.
 func startWorker(t *testing.T, c client.Client, queue string, fail map[string]string) *dryrun.Recorder {

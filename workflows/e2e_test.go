@@ -3,37 +3,23 @@ package workflows_test
 import (
 	stdcontext "context"
 	"encoding/json"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
-	"github.com/conecrm/automation-runtime/activities"
-	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/event"
-	"github.com/conecrm/automation-runtime/internal/workerapp"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
 // Example automations end to end: the real dev server, the production
 // worker registration and activities, and the ConeCRM sandbox behind them.
 func TestExamplesEndToEndWithSandbox(t *testing.T) {
-	c := temporalClient(t)
-	sb := sandbox.New("test-token", sandbox.WithLenientReferences())
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	queue := "e2e-" + time.Now().Format("150405.000000")
-	acts := &activities.Activities{ConeCRM: conecrm.New(conecrm.Config{BaseURL: srv.URL, Token: "test-token"}, nil), Log: zerolog.Nop()}
-	w := workerapp.NewWorker(c, queue, acts, worker.Options{})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	s := stack.Start(t, stack.Options{LenientSandbox: true, Starter: stack.NoStarter})
+	c, sb, queue := s.Client, s.Sandbox, s.TaskQueue
 
 	cases := []struct {
 		file    string

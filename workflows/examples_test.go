@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/devkit/baseline"
+	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -220,7 +222,7 @@ func (x example) scenario(t *testing.T) scenario {
 // with RECORD_HISTORIES=1 (make record-histories) saves the histories the
 // replay test reads.
 func TestExampleHistories(t *testing.T) {
-	c := temporalClient(t)
+	c := stack.Client(t)
 	record := os.Getenv("RECORD_HISTORIES") == "1"
 	if record {
 		old, _ := filepath.Glob(filepath.Join(historiesDir, "*.json"))
@@ -259,7 +261,7 @@ func TestExampleHistories(t *testing.T) {
 // a trigger → node → end run, for the interpreter and for a hand-written
 // workflow; conditions and switches must add none.
 func TestNodeTypeEventCounts(t *testing.T) {
-	c := temporalClient(t)
+	c := stack.Client(t)
 	nodes := []struct {
 		typ  string
 		data map[string]any
@@ -341,7 +343,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(quietLogger{}, f); err != nil {
+			if err := r.ReplayWorkflowHistoryFromJSONFile(devserver.QuietLogger{}, f); err != nil {
 				t.Fatalf("replay: %v", err)
 			}
 		})

@@ -3,7 +3,6 @@ package workflows_test
 import (
 	stdcontext "context"
 
-	"encoding/json"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
@@ -41,34 +41,21 @@ type n struct {
 // e is an edge: source, target and optional handle.
 type e struct{ src, dst, handle string }
 
-// doc builds an automation document; settings adds top-level fields.
+// doc builds an automation document; settings adds top-level fields. Edge
+// ids are "ea", "eb"... as in the recorded histories' documents.
 func doc(t testing.TB, ns []n, es []e, settings map[string]any) []byte {
 	t.Helper()
-	d := map[string]any{
-		"id": "0193a4c2-7a10-7c5e-9d1a-00000000test", "name": "Test automation", "automationTrigger": "LEAD_CREATED",
-		"timezone": "America/Toronto",
-	}
+	d := docbuild.New("0193a4c2-7a10-7c5e-9d1a-00000000test").Name("Test automation").Trigger("LEAD_CREATED").Timezone("America/Toronto")
 	for k, v := range settings {
-		d[k] = v
+		d.Set(k, v)
 	}
-	var nodesJSON []map[string]any
 	for _, x := range ns {
-		nodesJSON = append(nodesJSON, map[string]any{"id": x.id, "type": x.typ, "data": x.data})
+		d.Node(x.id, x.typ, x.data)
 	}
-	var edgesJSON []map[string]any
 	for i, x := range es {
-		ed := map[string]any{"id": "e" + string(rune('a'+i)), "source": x.src, "target": x.dst}
-		if x.handle != "" {
-			ed["sourceHandle"] = x.handle
-		}
-		edgesJSON = append(edgesJSON, ed)
+		d.EdgeID("e"+string(rune('a'+i)), x.src, x.dst, x.handle)
 	}
-	d["nodes"], d["edges"] = nodesJSON, edgesJSON
-	b, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return d.JSON()
 }
 
 // compile returns the workflow input for a document and event.

@@ -159,7 +159,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 			return ctx.Err()
 		default:
 		}
-		c, err := client.Dial(client.Options{HostPort: s.Address, Logger: quietLogger{}})
+		c, err := client.Dial(client.Options{HostPort: s.Address, Logger: QuietLogger{}})
 		if err == nil {
 			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 			if err == nil {

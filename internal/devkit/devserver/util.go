@@ -8,10 +8,10 @@ func listSearchAttributesRequest() *operatorservice.ListSearchAttributesRequest 
 	return &operatorservice.ListSearchAttributesRequest{Namespace: "default"}
 }
 
-// quietLogger drops the SDK's logs while polling for readiness.
-type quietLogger struct{}
+// QuietLogger drops the SDK's logs (while polling for readiness, in tests).
+type QuietLogger struct{}
 
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
+func (QuietLogger) Debug(string, ...any) {}
+func (QuietLogger) Info(string, ...any)  {}
+func (QuietLogger) Warn(string, ...any)  {}
+func (QuietLogger) Error(string, ...any) {}

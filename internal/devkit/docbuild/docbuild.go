@@ -40,13 +40,15 @@ func (d *Doc) Reenrollment(mode string) *Doc { return d.Set("reenrollment", mode
 // Timezone sets the document's time zone.
 func (d *Doc) Timezone(tz string) *Doc { return d.Set("timezone", tz) }
 
-// Set sets any top-level field (nil removes it).
+// Set sets any top-level field (nil writes null).
 func (d *Doc) Set(key string, v any) *Doc {
-	if v == nil {
-		delete(d.fields, key)
-	} else {
-		d.fields[key] = v
-	}
+	d.fields[key] = v
+	return d
+}
+
+// Unset removes a top-level field (to build a document lacking it).
+func (d *Doc) Unset(key string) *Doc {
+	delete(d.fields, key)
 	return d
 }
 

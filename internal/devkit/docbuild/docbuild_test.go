@@ -34,11 +34,15 @@ func TestBuiltDocumentCompiles(t *testing.T) {
 	}
 }
 
-// Set overrides or removes a field, so tests can build broken documents.
-func TestSetRemovesAndOverrides(t *testing.T) {
-	m := docbuild.New("x").Trigger("LEAD_CREATED").Set("automationTrigger", nil).Set("name", "").Map()
+// Set overrides a field and Unset removes one, so tests can build broken
+// documents.
+func TestSetAndUnset(t *testing.T) {
+	m := docbuild.New("x").Trigger("LEAD_CREATED").Unset("automationTrigger").Set("name", "").Set("franchise", nil).Map()
 	if _, ok := m["automationTrigger"]; ok {
 		t.Fatalf("automationTrigger not removed: %v", m)
+	}
+	if v, ok := m["franchise"]; !ok || v != nil {
+		t.Fatalf("franchise not null: %v", m)
 	}
 	if m["name"] != "" || m["id"] != "x" {
 		t.Fatalf("fields %v", m)

@@ -77,13 +77,21 @@ func Client(t testing.TB) client.Client {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if shared.client == nil {
-		c, err := client.Dial(client.Options{HostPort: srv.Address, Logger: quietLogger{}})
+		c, err := client.Dial(client.Options{HostPort: srv.Address, Logger: devserver.QuietLogger{}})
 		if err != nil {
 			t.Fatalf("dialling %s: %v", srv.Address, err)
 		}
 		shared.client = c
 	}
 	return shared.client
+}
+
+// Namespace hands out one of the shared server's namespaces, for a test
+// that runs the commands against it (TEMPORAL_NAMESPACE) in isolation.
+func Namespace(t testing.TB) string {
+	t.Helper()
+	Shared(t)
+	return takeNamespace(t)
 }
 
 // takeNamespace hands out one of the shared server's namespaces.
@@ -114,11 +122,3 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
-
-// quietLogger drops the SDK's logs.
-type quietLogger struct{}
-
-func (quietLogger) Debug(string, ...any) {}
-func (quietLogger) Info(string, ...any)  {}
-func (quietLogger) Warn(string, ...any)  {}
-func (quietLogger) Error(string, ...any) {}
