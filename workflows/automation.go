@@ -84,6 +84,10 @@ type Result struct {
 	Steps  []StepResult `json:"steps"`
 	// StoppedAt lists the nodes a cancellation or a goal interrupted.
 	StoppedAt []string `json:"stoppedAt,omitempty"`
+	// FailedAt is the node whose failure failed the run. A failed run
+	// carries its Result as the failure's details, so the starter's run
+	// log reads path and steps from the close event alone.
+	FailedAt string `json:"failedAt,omitempty"`
 }
 
 // Run statuses.
@@ -91,6 +95,7 @@ const (
 	StatusCompleted   = "completed"
 	StatusGoalReached = "goal_reached"
 	StatusCancelled   = "cancelled"
+	StatusFailed      = "failed"
 )
 
 // StepResult is the outcome of one node execution.
@@ -100,6 +105,8 @@ type StepResult struct {
 	Handle  string `json:"handle,omitempty"`
 	Summary string `json:"summary,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// At is when the step ended (workflow time).
+	At time.Time `json:"at,omitempty"`
 }
 
 // State answers the "state" query.
@@ -112,6 +119,8 @@ type State struct {
 	Waiting      []string       `json:"waitingFor,omitempty"`
 	Steps        map[string]any `json:"steps"`
 	Generation   int            `json:"generation"`
+	// Results are the steps so far, as the run's Result will list them.
+	Results []StepResult `json:"results,omitempty"`
 }
 
 // PendingTimer is a delay or wait timeout that has not fired.

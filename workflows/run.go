@@ -240,7 +240,7 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 		if ctx.Err() != nil {
 			countNode(ctx, node, metrics.OutcomeCancelled)
 			r.stoppedAt = append(r.stoppedAt, node.ID)
-			r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Summary: "interrupted", Error: errorMessage(ctx.Err())})
+			r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Summary: "interrupted", Error: errorMessage(ctx.Err()), At: workflow.Now(ctx)})
 			return nil, ctx.Err()
 		}
 		countNode(ctx, node, metrics.OutcomeFailed)
@@ -250,7 +250,7 @@ func (r *run) step(ctx workflow.Context, node *plan.Node, resume *Parked) ([]str
 	if out.Output != nil {
 		r.steps[node.ID] = normalize(out.Output) //workflowcheck:ignore encoding/json is deterministic here (sorted map keys)
 	}
-	r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Handle: out.Handle, Summary: out.Summary})
+	r.results = append(r.results, StepResult{NodeID: node.ID, Type: node.Type, Handle: out.Handle, Summary: out.Summary, At: workflow.Now(ctx)})
 	if out.End {
 		r.endMsgs = append(r.endMsgs, out.Summary)
 		return nil, nil
@@ -284,7 +284,7 @@ func normalize(v any) any {
 // failed applies the node's onError setting.
 func (r *run) failed(ctx workflow.Context, node *plan.Node, err error) ([]string, error) {
 	msg := errorMessage(err)
-	res := StepResult{NodeID: node.ID, Type: node.Type, Error: msg}
+	res := StepResult{NodeID: node.ID, Type: node.Type, Error: msg, At: workflow.Now(ctx)}
 	r.steps[node.ID] = map[string]any{"error": msg}
 	workflow.GetLogger(ctx).Warn("node failed", "node_id", node.ID, "on_error", node.OnError, "error", msg)
 	switch node.OnError {
@@ -303,7 +303,9 @@ func (r *run) failed(ctx workflow.Context, node *plan.Node, err error) ([]string
 	if nodes.IsInvalid(err) {
 		typ = "InvalidNodeInput"
 	}
-	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("node %s (%s) failed: %s", node.ID, node.Label, msg), typ, err)
+	failure := r.result(StatusFailed, msg)
+	failure.FailedAt = node.ID
+	return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("node %s (%s) failed: %s", node.ID, node.Label, msg), typ, err, failure)
 }
 
 // errorMessage is the innermost readable message of an activity failure.
@@ -501,7 +503,7 @@ func (r *run) result(status, reason string) Result {
 }
 
 func (r *run) state() (State, error) {
-	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}, Generation: r.generation}
+	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}, Generation: r.generation, Results: r.results}
 	for _, p := range r.parks {
 		s.Timers = append(s.Timers, PendingTimer{NodeID: p.NodeID, FiresAt: p.Until.UTC(), Summary: p.Summary})
 	}

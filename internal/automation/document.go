@@ -50,9 +50,18 @@ type Document struct {
 	// Goal ends a run early when a lead update satisfies it.
 	Goal     *Condition `json:"goal,omitempty"`
 	Timezone string     `json:"timezone,omitempty"`
+	// Notifications says where failed runs are reported. It is not part
+	// of the canonical document: changing it changes no run.
+	Notifications *Notifications `json:"notifications,omitempty"`
 
 	extra     map[string]json.RawMessage
 	goalExtra map[string]json.RawMessage
+}
+
+// Notifications are an automation's failure notification channel.
+type Notifications struct {
+	// Webhook receives one signed POST per failed run.
+	Webhook string `json:"webhook,omitempty"`
 }
 
 // Condition is a CEL expression or a ConeCRM QueryBuilder query.
@@ -264,7 +273,7 @@ func marshalNoEscape(v any) ([]byte, error) {
 
 // Known fields per object, used to split off the fields we keep verbatim.
 var (
-	documentFields  = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "timezone"} // goal: kept to split off its own extras
+	documentFields  = []string{"id", "name", "automationTrigger", "nodes", "edges", "franchise", "isActive", "reenrollment", "timezone", "notifications"} // goal: kept to split off its own extras
 	conditionFields = []string{"expression", "query"}
 	nodeFields      = []string{"id", "type", "data"}
 	edgeFields      = []string{"id", "source", "target", "sourceHandle", "targetHandle"}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -104,6 +105,11 @@ func (c *compilation) settings() {
 			c.problemf("timezone", "unknown time zone %q (use an IANA name such as America/Toronto)", d.Timezone)
 		} else {
 			c.plan.Location = loc
+		}
+	}
+	if n := d.Notifications; n != nil && n.Webhook != "" {
+		if u, err := url.Parse(n.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.problemf("notifications.webhook", "the failure webhook must be an absolute http or https URL, got %q", n.Webhook)
 		}
 	}
 	if d.Goal != nil {

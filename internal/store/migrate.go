@@ -48,6 +48,53 @@ var migrations = [][]string{
 			updated_at         BIGINT NOT NULL
 		)`,
 	},
+	// The run log (console, stats, failure notifications): one row per
+	// closed run, read once from its close event; the outbox of failure
+	// notifications; the positions of background readers.
+	2: {
+		`CREATE TABLE run_outcomes (
+			run_id        TEXT PRIMARY KEY,
+			workflow_id   TEXT NOT NULL,
+			automation_id TEXT NOT NULL,
+			version       TEXT NOT NULL,
+			lead_id       TEXT NOT NULL,
+			franchise_id  TEXT NOT NULL,
+			status        TEXT NOT NULL,
+			failed_node   TEXT NOT NULL,
+			error         TEXT NOT NULL,
+			path          TEXT NOT NULL,
+			steps         TEXT NOT NULL,
+			started_at    BIGINT NOT NULL,
+			closed_at     BIGINT NOT NULL
+		)`,
+		`CREATE INDEX run_outcomes_automation ON run_outcomes (automation_id, closed_at)`,
+		`CREATE INDEX run_outcomes_lead ON run_outcomes (lead_id, closed_at)`,
+		`CREATE INDEX run_outcomes_status ON run_outcomes (status, closed_at)`,
+		`CREATE TABLE run_nodes (
+			run_id        TEXT NOT NULL,
+			automation_id TEXT NOT NULL,
+			node_id       TEXT NOT NULL,
+			outcome       TEXT NOT NULL,
+			closed_at     BIGINT NOT NULL,
+			PRIMARY KEY (run_id, node_id)
+		)`,
+		`CREATE INDEX run_nodes_automation ON run_nodes (automation_id, closed_at)`,
+		`CREATE TABLE notifications (
+			run_id       TEXT PRIMARY KEY,
+			url          TEXT NOT NULL,
+			body         TEXT NOT NULL,
+			attempts     INTEGER NOT NULL,
+			next_at      BIGINT NOT NULL,
+			delivered_at BIGINT,
+			last_error   TEXT,
+			created_at   BIGINT NOT NULL
+		)`,
+		`CREATE INDEX notifications_due ON notifications (next_at)`,
+		`CREATE TABLE cursors (
+			name  TEXT PRIMARY KEY,
+			value BIGINT NOT NULL
+		)`,
+	},
 }
 
 // SchemaVersion is the newest migration.

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/console"
+	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/crm"
 	crmapi "github.com/conecrm/automation-runtime/internal/crm/api"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -35,6 +37,9 @@ const (
 	EnvAutomationsDir = "AUTOMATIONS_DIR"
 	EnvRefresh        = "CATALOG_REFRESH"
 	EnvEventRetention = "EVENT_ID_RETENTION"
+	EnvUIURL          = "TEMPORAL_UI_URL"
+	EnvRunLogInterval = "RUNLOG_INTERVAL"
+	DefaultUIURL      = "http://localhost:8233"
 	DefaultAddr       = "127.0.0.1:8080"
 	DefaultDataDir    = "data"
 )
@@ -55,6 +60,15 @@ type Config struct {
 	// EventRetention, when positive, is how long applied event ids are
 	// remembered; zero remembers them forever.
 	EventRetention time.Duration
+	// UIURL is the Temporal Web UI's root, for the console's links.
+	UIURL string
+	// RunLogInterval is how often closed runs are recorded and failure
+	// notifications sent; zero turns both off.
+	RunLogInterval time.Duration
+	// FailureWebhooks are the franchises' failure notification channels.
+	FailureWebhooks runlog.Channels
+	// WebhookSecret signs failure notifications (WEBHOOK_SIGNING_SECRET).
+	WebhookSecret string
 }
 
 func envOr(key, def string) string {
@@ -77,8 +91,24 @@ func ConfigFromEnv() (Config, error) {
 		TaskQueue:      envOr("TASK_QUEUE", "automations"),
 		Namespace:      envOr("TEMPORAL_NAMESPACE", "default"),
 		Refresh:        5 * time.Second,
+		UIURL:          envOr(EnvUIURL, DefaultUIURL),
+		RunLogInterval: 5 * time.Second,
+		WebhookSecret:  os.Getenv("WEBHOOK_SIGNING_SECRET"),
 	}
 	var problems []string
+	if v := os.Getenv(EnvRunLogInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, fmt.Sprintf("%s=%q is not a duration such as 5s (0 turns the run log off)", EnvRunLogInterval, v))
+		} else {
+			c.RunLogInterval = d
+		}
+	}
+	if ch, err := runlog.ChannelsFromEnv(); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.FailureWebhooks = ch
+	}
 	if v := os.Getenv(EnvRefresh); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
@@ -116,6 +146,9 @@ func OpenStore(ctx context.Context, cfg Config) (*store.Store, error) {
 // App is the assembled service.
 type App struct {
 	Handler  http.Handler
+	Console  *console.Console
+	Recorder *runlog.Recorder
+	Sender   *runlog.Sender
 	Catalog  *catalog.Catalog
 	Ingester *ingest.Ingester
 	API      *catalog.API
@@ -151,7 +184,30 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Secret: []byte(cfg.EventsSecret)}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
-	return &App{Handler: h, Catalog: cat, Ingester: in, API: api}, nil
+	auth := func(next http.Handler) http.Handler { return RequireToken(cfg.APIToken, next) }
+	cons := &console.Console{Store: st, Temporal: c, Namespace: cfg.Namespace, UIURL: cfg.UIURL, Auth: auth, Log: log.With().Str("component", "console").Logger()}
+	rec := &runlog.Recorder{Temporal: c, Store: st, Namespace: cfg.Namespace, Channels: cfg.FailureWebhooks, UIURL: cfg.UIURL, Log: log.With().Str("component", "runlog").Logger()}
+	snd := &runlog.Sender{Store: st, Secret: []byte(cfg.WebhookSecret), Log: log.With().Str("component", "notify").Logger()}
+	if cfg.RunLogInterval > 0 {
+		go rec.Run(ctx, cfg.RunLogInterval)
+		go snd.Run(ctx, cfg.RunLogInterval)
+	}
+	return &App{Handler: WithConsole(h, cons), Console: cons, Recorder: rec, Sender: snd, Catalog: cat, Ingester: in, API: api}, nil
+}
+
+// WithConsole adds the console (/console, its own login) and its JSON
+// endpoints (under /api, behind the console's Auth) to h.
+func WithConsole(h http.Handler, cons *console.Console) http.Handler {
+	apiMux := http.NewServeMux()
+	cons.RegisterAPI(apiMux)
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	for _, pattern := range console.APIPatterns {
+		mux.Handle(pattern, cons.Auth(apiMux))
+	}
+	mux.Handle("/console", cons.Handler())
+	mux.Handle("/console/", cons.Handler())
+	return mux
 }
 
 // pruneEvents forgets event ids older than the retention, hourly.

@@ -196,3 +196,11 @@ func (b *Browser) with(ctx context.Context, timeout time.Duration) (context.Cont
 	stop := context.AfterFunc(ctx, cancel)
 	return c, func() { stop(); cancel() }
 }
+
+// Eval evaluates a JavaScript expression in the page and returns its value
+// as JSON (wrap objects in JSON.stringify yourself to shape them).
+func (b *Browser) Eval(ctx context.Context, js string) (string, error) {
+	ctx, cancel := b.with(ctx, 10*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify((() => { return ` + js + `; })())`))
+}
