@@ -231,7 +231,7 @@ func TestConsole(t *testing.T) {
 		}{
 			{"/api/automation/console-follow-up/stats", "", 401},
 			{"/api/automation/console-follow-up/stats", "wrong", 401},
-			{"/api/leads/"+lead1+"/runs", "", 401},
+			{"/api/leads/" + lead1 + "/runs", "", 401},
 			{"/api/automation/nope/stats", token, 404},
 			{"/api/automation/console-follow-up/stats?since=yesterday", token, 400},
 			{"/api/automation/console-follow-up/nodes/nope/runs", token, 400},

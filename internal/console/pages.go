@@ -2,8 +2,8 @@ package console
 
 import (
 	"embed"
-	"errors"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io/fs"
 	"net/http"

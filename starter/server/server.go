@@ -20,10 +20,10 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/console"
-	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/crm"
 	crmapi "github.com/conecrm/automation-runtime/internal/crm/api"
 	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
 )

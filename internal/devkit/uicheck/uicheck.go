@@ -202,5 +202,5 @@ func (b *Browser) with(ctx context.Context, timeout time.Duration) (context.Cont
 func (b *Browser) Eval(ctx context.Context, js string) (string, error) {
 	ctx, cancel := b.with(ctx, 10*time.Second)
 	defer cancel()
-	return chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify((() => { return ` + js + `; })())`))
+	return chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify((() => { return `+js+`; })())`))
 }
