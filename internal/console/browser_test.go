@@ -100,7 +100,7 @@ func browserCheck(t *testing.T, e *env) {
 	wait("node runs", "Runs at Wait 2 days", "Waiting now (3)", "lead "+lead1)
 	var links []string
 	eval(`[...document.querySelectorAll('#node-runs a.run-link')].map(a => a.href)`, &links)
-	if len(links) != 3 || !strings.HasPrefix(links[0], "http://temporal-ui.test:8233/namespaces/default/workflows/") {
+	if len(links) != 3 || !strings.HasPrefix(links[0], "http://temporal-ui.test:8233/namespaces/"+e.stack.Namespace+"/workflows/") {
 		t.Fatalf("Web UI links %v", links)
 	}
 	shot("automation-node-runs")

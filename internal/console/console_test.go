@@ -93,11 +93,11 @@ func start(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e.stack = stack.Start(t, stack.Options{AutomationsDir: dir})
+	e.stack = stack.Start(t, stack.Options{AutomationsDir: dir, Starter: stack.NoStarter})
 	e.st = storetest.SQLite(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	cfg := server.Config{AutomationsDir: dir, APIToken: token, TaskQueue: workflows.TaskQueue, Namespace: "default", Refresh: time.Second,
+	cfg := server.Config{AutomationsDir: dir, APIToken: token, TaskQueue: e.stack.TaskQueue, Namespace: e.stack.Namespace, Refresh: time.Second,
 		UIURL: "http://temporal-ui.test:8233", RunLogInterval: 200 * time.Millisecond, WebhookSecret: hookSecret}
 	app, err := server.New(ctx, e.stack.Client, e.st, cfg, e.stack.Log)
 	if err != nil {
@@ -276,7 +276,7 @@ func TestConsole(t *testing.T) {
 		if !strings.HasPrefix(fu.Steps[2].Summary, "task ") || !strings.HasSuffix(fu.Steps[2].Summary, " created") || fu.Automation != "New lead: call, then follow up in 2 days" {
 			t.Errorf("rendered summary %q, automation name %q", fu.Steps[2].Summary, fu.Automation)
 		}
-		if want := "http://temporal-ui.test:8233/namespaces/default/workflows/"; !strings.HasPrefix(fu.RunURL, want) {
+		if want := "http://temporal-ui.test:8233/namespaces/" + e.stack.Namespace + "/workflows/"; !strings.HasPrefix(fu.RunURL, want) {
 			t.Errorf("run URL %s", fu.RunURL)
 		}
 		var none console.LeadRuns
@@ -329,7 +329,7 @@ func TestConsole(t *testing.T) {
 			t.Fatal(err)
 		}
 		if f.Type != runlog.FailureType || f.AutomationID != "console-follow-up" || f.LeadID != lead9 || f.NodeID != "dms" || f.FranchiseID != franchise ||
-			!strings.Contains(f.Error, "HTTP 422") || !strings.HasPrefix(f.RunURL, "http://temporal-ui.test:8233/namespaces/default/workflows/") {
+			!strings.Contains(f.Error, "HTTP 422") || !strings.HasPrefix(f.RunURL, "http://temporal-ui.test:8233/namespaces/"+e.stack.Namespace+"/workflows/") {
 			t.Fatalf("notification %s", n.body)
 		}
 		// Only ids: nothing from the lead beyond its id.
