@@ -3,7 +3,10 @@ package activities
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
+	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -33,16 +36,38 @@ type PushToCRMInput struct {
 // (steps.<node>.objects, steps.<node>.thirdPartyIds, ...).
 type PushToCRMOutput = push.Result
 
+// Time limits of push_to_crm, set where the workflow schedules it. A push
+// makes several vendor calls of up to 30 s each (the vendor HTTP timeout)
+// and a write-back that waits one window to verify, so its attempt may run
+// for minutes; the heartbeat, sent every PushHeartbeatInterval and after
+// every object created, tells the server within PushHeartbeatTimeout that a
+// worker died, instead of after the whole StartToClose.
+const (
+	PushStartToClose      = 10 * time.Minute
+	PushHeartbeatTimeout  = 30 * time.Second
+	PushHeartbeatInterval = 5 * time.Second
+)
+
 // PushToCRM pushes a record through a CRM integration. Progress is
-// heartbeated: a retry updates the objects an earlier attempt created
-// instead of creating them twice.
+// heartbeated: the id of every object created is in the heartbeat details
+// (object key → CRM id) as soon as the vendor returns it, and a retry reads
+// them back and updates those objects instead of creating them again.
 func (a *Activities) PushToCRM(ctx context.Context, in PushToCRMInput) (PushToCRMOutput, error) {
 	if a.CRM == nil {
 		return PushToCRMOutput{}, temporal.NewApplicationErrorWithOptions("node "+in.NodeID+": CRM push is not configured on this worker (CRM_SECRETS_KEY missing?)", ErrInvalidInput, temporal.ApplicationErrorOptions{NonRetryable: true})
 	}
-	known := map[string]string{}
+	p := &pushProgress{known: map[string]string{}}
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
-		_ = activity.GetHeartbeatDetails(ctx, &known)
+		if err := activity.GetHeartbeatDetails(ctx, &p.known); err != nil {
+			a.log(ctx).Warn().Err(err).Str("node_id", in.NodeID).Msg("unreadable push progress from the previous attempt; starting over")
+			p.known = map[string]string{}
+		} else if len(p.known) > 0 {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Int("objects", len(p.known)).Msg("resuming push: updating the objects the previous attempt created")
+		}
+	}
+	if activity.IsActivity(ctx) {
+		stop := p.heartbeatEvery(ctx, PushHeartbeatInterval)
+		defer stop()
 	}
 	out, err := a.CRM.Push(ctx, push.Request{
 		IntegrationID:  in.IntegrationID,
@@ -50,11 +75,10 @@ func (a *Activities) PushToCRM(ctx context.Context, in PushToCRMInput) (PushToCR
 		Objects:        in.Objects,
 		Record:         in.Record,
 		Today:          in.Today,
-		KnownIDs:       known,
+		KnownIDs:       p.snapshot(),
 		OnPushed: func(r crm.ObjectResult) {
-			known[r.Key] = r.ID
-			if activity.IsActivity(ctx) {
-				activity.RecordHeartbeat(ctx, known)
+			if r.ID != "" {
+				p.add(ctx, r.Key, r.ID)
 			}
 		},
 	})
@@ -62,6 +86,54 @@ func (a *Activities) PushToCRM(ctx context.Context, in PushToCRMInput) (PushToCR
 		return out, crmError(in.NodeID, err)
 	}
 	return out, nil
+}
+
+// pushProgress is the heartbeat details of a push: the CRM id of every
+// object created or updated so far, by object key.
+type pushProgress struct {
+	mu    sync.Mutex
+	known map[string]string
+}
+
+func (p *pushProgress) snapshot() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.known)
+}
+
+// add records an id and heartbeats it at once.
+func (p *pushProgress) add(ctx context.Context, key, id string) {
+	p.mu.Lock()
+	p.known[key] = id
+	p.mu.Unlock()
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, p.snapshot())
+	}
+}
+
+// heartbeatEvery heartbeats the progress every interval until stop is
+// called, so a vendor call or the write-back's verify wait never outlasts
+// the HeartbeatTimeout while the worker is alive.
+func (p *pushProgress) heartbeatEvery(ctx context.Context, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, p.snapshot())
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // crmError maps a push failure to a Temporal application error: vendor

@@ -69,7 +69,8 @@ func (x *nodeExec) Activity(ctx workflow.Context, call nodes.ActivityCall, out a
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		ActivityID:          id,
 		Summary:             summary,
-		StartToCloseTimeout: x.node.Timeout,
+		StartToCloseTimeout: max(x.node.Timeout, call.MinStartToClose),
+		HeartbeatTimeout:    call.HeartbeatTimeout,
 		RetryPolicy:         RetryPolicy,
 		// A cancelled run waits for the activity to say how it ended, so a
 		// side effect is never left half-reported.

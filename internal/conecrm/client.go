@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/retryafter"
@@ -33,6 +34,7 @@ const (
 	EnvBaseURL         = "CONECRM_BASE_URL"
 	EnvToken           = "CONECRM_TOKEN"
 	EnvTimeout         = "CONECRM_TIMEOUT"
+	EnvWriteBackWindow = "CONECRM_WRITE_BACK_WINDOW"
 	EnvStageMoveMethod = "CONECRM_STAGE_MOVE_METHOD"
 	EnvStageMovePath   = "CONECRM_STAGE_MOVE_PATH"
 	EnvStageMoveField  = "CONECRM_STAGE_MOVE_FIELD"
@@ -48,6 +50,10 @@ type Config struct {
 	Timeout time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
+	// WriteBackWindow bounds one read-merge-write of AddThirdPartyIDs and
+	// is how long it waits before verifying (default
+	// DefaultWriteBackWindow).
+	WriteBackWindow time.Duration
 
 	// StageMoveMethod is the HTTP method of the stage move (default PATCH).
 	StageMoveMethod string
@@ -60,7 +66,8 @@ type Config struct {
 }
 
 // FromEnv reads CONECRM_BASE_URL (required), CONECRM_TOKEN,
-// CONECRM_TIMEOUT (a Go duration, default 15s) and the stage-move overrides
+// CONECRM_TIMEOUT (a Go duration, default 15s), CONECRM_WRITE_BACK_WINDOW
+// (default 5s, see AddThirdPartyIDs) and the stage-move overrides
 // CONECRM_STAGE_MOVE_METHOD, CONECRM_STAGE_MOVE_PATH and
 // CONECRM_STAGE_MOVE_FIELD.
 func FromEnv() (*Client, error) {
@@ -93,6 +100,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		cfg.Timeout = d
 	}
+	if s := strings.TrimSpace(getenv(EnvWriteBackWindow)); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%s must be a positive duration such as 5s, got %q", EnvWriteBackWindow, s)
+		}
+		cfg.WriteBackWindow = d
+	}
 	if err := cfg.validateStageMove(); err != nil {
 		return Config{}, err
 	}
@@ -118,6 +132,8 @@ func (c *Config) validateStageMove() error {
 type Client struct {
 	cfg  Config
 	http *http.Client
+	// accountLocks holds a *sync.Mutex per account id (AddThirdPartyIDs).
+	accountLocks sync.Map
 }
 
 // New returns a client. A nil httpClient uses one with cfg.Timeout.

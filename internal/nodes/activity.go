@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -19,6 +20,9 @@ import (
 type ActivityRef[In, Out any] struct {
 	name   string
 	dryRun func(in In, seq int) Out
+	// minStartToClose and heartbeatTimeout, when set, go into every call's
+	// ActivityCall (see WithHeartbeat).
+	minStartToClose, heartbeatTimeout time.Duration
 }
 
 // Activity is the registry's untyped view of an ActivityRef.
@@ -50,13 +54,21 @@ func NewActivity[In, Out any](method func(*activities.Activities, context.Contex
 	return &ActivityRef[In, Out]{name: name, dryRun: dryRun}
 }
 
+// WithHeartbeat is for an activity that runs long and heartbeats its
+// progress: every call gets at least minStartToClose and the given
+// HeartbeatTimeout. It returns r.
+func (r *ActivityRef[In, Out]) WithHeartbeat(minStartToClose, heartbeatTimeout time.Duration) *ActivityRef[In, Out] {
+	r.minStartToClose, r.heartbeatTimeout = minStartToClose, heartbeatTimeout
+	return r
+}
+
 // Name is the activity type name.
 func (r *ActivityRef[In, Out]) Name() string { return r.name }
 
 // Execute runs the activity for the node with x's options, labelled summary.
 func (r *ActivityRef[In, Out]) Execute(ctx workflow.Context, x Exec, summary string, in In) (Out, error) {
 	var out Out
-	err := x.Activity(ctx, ActivityCall{Name: r.name, Summary: summary, Input: in}, &out)
+	err := x.Activity(ctx, ActivityCall{Name: r.name, Summary: summary, Input: in, MinStartToClose: r.minStartToClose, HeartbeatTimeout: r.heartbeatTimeout}, &out)
 	return out, err
 }
 

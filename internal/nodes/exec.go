@@ -36,6 +36,11 @@ type ActivityCall struct {
 	Name    string
 	Summary string
 	Input   any
+	// MinStartToClose raises the node's timeout for activities that make
+	// several calls (push_to_crm); HeartbeatTimeout is set for activities
+	// that heartbeat their progress. Zero leaves the defaults.
+	MinStartToClose  time.Duration
+	HeartbeatTimeout time.Duration
 }
 
 // EventWait is what a wait_for_event node waits for.

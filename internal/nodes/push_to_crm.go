@@ -21,7 +21,7 @@ var pushToCRMDef = Definition{
 var pushToCRMActivity = NewActivity((*activities.Activities).PushToCRM,
 	func(in activities.PushToCRMInput, _ int) activities.PushToCRMOutput {
 		return activities.PushToCRMOutput{IntegrationID: in.IntegrationID, DryRun: true, Objects: []crm.ObjectResult{}, ThirdPartyIDs: []push.ThirdPartyID{}}
-	})
+	}).WithHeartbeat(activities.PushStartToClose, activities.PushHeartbeatTimeout)
 
 // PushToCRM syncs objects through a CRM integration. Only the integration id
 // travels in the workflow; the activity resolves credentials.

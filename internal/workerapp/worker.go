@@ -26,6 +26,12 @@ import (
 // and counts node executions.
 func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, opts worker.Options) worker.Worker {
 	opts.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), opts.Interceptors...), NewInterceptor(acts.Log))
+	if opts.MaxHeartbeatThrottleInterval == 0 {
+		// push_to_crm heartbeats the id of each object it creates; the
+		// SDK would otherwise hold a heartbeat back for up to 80% of the
+		// HeartbeatTimeout, and a worker dying meanwhile loses the id.
+		opts.MaxHeartbeatThrottleInterval = time.Second
+	}
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflowWithOptions(workflows.AutomationRun, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	RegisterActivities(w, acts)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -153,10 +154,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return res, rejected("integration config does not compile: " + err.Error())
 	}
-	known := KnownIDs(req.Record, in.Provider, req.IntegrationID)
-	for k, v := range req.KnownIDs {
-		known[k] = v
-	}
+	// fromRecord are the ids ConeCRM already holds; req.KnownIDs adds the
+	// ids an earlier attempt created (heartbeated), which are updated, not
+	// created again, but still need writing back.
+	fromRecord := KnownIDs(req.Record, in.Provider, req.IntegrationID)
+	known := maps.Clone(fromRecord)
+	maps.Copy(known, req.KnownIDs)
 	mapped, err := plan.Map(req.Record, mapping.Options{Today: req.Today, Objects: req.Objects, KnownIDs: known})
 	if err != nil {
 		return res, err
@@ -209,12 +212,14 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 		}
 		ev.Str("object", o.Key).Bool("created", o.Created).Msg("crm object pushed")
 	}
-	if err := p.writeBack(ctx, req.Record, known, &res); err != nil {
+	if err := p.writeBack(ctx, req.Record, fromRecord, &res); err != nil {
 		return res, err
 	}
 	return res, nil
 }
 
+// writeBack writes the ids the account does not hold yet (known are the
+// ids read from the record).
 func (p *Pusher) writeBack(ctx context.Context, record map[string]any, known map[string]string, res *Result) error {
 	if p.opts.Writer == nil || len(res.ThirdPartyIDs) == 0 {
 		return nil

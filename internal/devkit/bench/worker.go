@@ -73,7 +73,7 @@ func RunWorker() error {
 	if timeout == 0 {
 		timeout = 15 * time.Second
 	}
-	cone := conecrm.New(conecrm.Config{BaseURL: cfg.SandboxURL, Token: cfg.SandboxToken, Timeout: timeout}, &http.Client{Timeout: timeout})
+	cone := conecrm.New(conecrm.Config{BaseURL: cfg.SandboxURL, Token: cfg.SandboxToken, Timeout: timeout, WriteBackWindow: 2 * time.Second}, &http.Client{Timeout: timeout})
 	pusher, err := NewPusher(cfg, cone, log, timeout)
 	if err != nil {
 		return err

@@ -299,7 +299,9 @@ func (s *Stack) StartWorker(c client.Client) {
 		Log:  s.Log.With().Str("component", "worker").Logger(),
 	}
 	if s.Sandbox != nil {
-		acts.ConeCRM = conecrm.New(conecrm.Config{BaseURL: s.SandboxURL, Token: SandboxToken}, metrics.Client("conecrm", nil))
+		// A short write-back window keeps pushes quick; the sandbox
+		// answers in microseconds.
+		acts.ConeCRM = conecrm.New(conecrm.Config{BaseURL: s.SandboxURL, Token: SandboxToken, WriteBackWindow: time.Second}, metrics.Client("conecrm", nil))
 	}
 	if s.opts.Activities != nil {
 		s.opts.Activities(acts)
