@@ -178,6 +178,7 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 	}
 	fmt.Printf("\nWeb UI: %s   starter: http://%s   logs: stdout, server log in %s/temporal.log\n", uiURL, addr, envOr("DATA_DIR", server.DefaultDataDir))
 	fmt.Printf("\nAPI token (%s): %s\n", server.EnvAPIToken, os.Getenv(server.EnvAPIToken))
+	fmt.Printf("Console: http://%s/console (sign in with the API token)\n", addr)
 	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(server.EnvAPIToken), addr)
 	fmt.Printf("\nSend another event (a fresh event id each time; --new-lead for a new lead), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  %s=%s bin/starter trigger --event %s --new-ids\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv), path)

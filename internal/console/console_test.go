@@ -151,14 +151,14 @@ func (e *env) get(path, auth string, v any) int {
 // eventually polls cond until it holds, failing with what it last saw.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		ok, last := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not true after 2 minutes; last: %s", what, last)
+			t.Fatalf("%s: still not true after 4 minutes; last: %s", what, last)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}

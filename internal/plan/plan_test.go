@@ -80,6 +80,9 @@ func TestVersionIgnoresUIOnlyChanges(t *testing.T) {
 			nodeData(d, "business-hours")["businessHours"].(map[string]any)["note"] = "summer"
 		},
 		"activation": func(d map[string]any) { d["isActive"] = false },
+		"failure webhook": func(d map[string]any) {
+			d["notifications"] = map[string]any{"webhook": "https://alerts.example/automation-failures"}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := version(t, edit(t, orig, f)); got != want {
@@ -253,10 +256,11 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	}, []obj{
 		edge("e1", "start", "task", ""), edge("e2", "task", "check", ""), edge("e3", "check", "wait", "true"),
 		edge("e4", "wait", "nowhere", ""),
-	}).with("timezone", "Mars/Olympus").with("reenrollment", "twice")
+	}).with("timezone", "Mars/Olympus").with("reenrollment", "twice").with("notifications", obj{"webhook": "ftp://alerts.example"})
 	_, problems := compileJSON(t, d)
 	want := []string{
 		"timezone: unknown time zone",
+		"notifications.webhook: the failure webhook must be an absolute http or https URL",
 		"reenrollment: unknown re-enrolment mode",
 		"node task: nodes[1].data.type: must be one of",
 		"node task: nodes[1].data.title: is required",
