@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/workflows/dryrun"
 )
 
@@ -128,13 +129,13 @@ func TestDryRunCallTask(t *testing.T) {
 
 func TestDryRunLaterEvents(t *testing.T) {
 	dir := t.TempDir()
-	doc := `{"id":"a1","name":"Wait","automationTrigger":"LEAD_CREATED","nodes":[
-	  {"id":"start","type":"trigger"},
-	  {"id":"wait","type":"wait_for_event","data":{"event":"LEAD_STAGE_CHANGED","timeout":"2d"}},
-	  {"id":"hook","type":"webhook","data":{"url":"https://hooks.example.com/{{ lead.stage.id }}"}},
-	  {"id":"done","type":"end"},{"id":"late","type":"end","data":{"reason":"no stage change"}}],
-	 "edges":[{"id":"1","source":"start","target":"wait"},{"id":"2","source":"wait","target":"hook","sourceHandle":"event"},
-	  {"id":"3","source":"wait","target":"late","sourceHandle":"timeout"},{"id":"4","source":"hook","target":"done"}]}`
+	doc := docbuild.New("a1").Name("Wait").Trigger("LEAD_CREATED").
+		Node("start", "trigger", nil).
+		Node("wait", "wait_for_event", docbuild.Data{"event": "LEAD_STAGE_CHANGED", "timeout": "2d"}).
+		Node("hook", "webhook", docbuild.Data{"url": "https://hooks.example.com/{{ lead.stage.id }}"}).
+		Node("done", "end", nil).Node("late", "end", docbuild.Data{"reason": "no stage change"}).
+		Edge("start", "wait").EdgeFrom("wait", "event", "hook").EdgeFrom("wait", "timeout", "late").Edge("hook", "done").
+		JSON()
 	events := `[{"id":"e2","type":"LEAD_STAGE_CHANGED","occurredAt":"2026-11-25T10:00:00Z","lead":{"id":"0193a4c2-0000-7000-8000-00000000c0a1","stage":{"id":"s2"}}}]`
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -143,7 +144,7 @@ func TestDryRunLaterEvents(t *testing.T) {
 		}
 		return p
 	}
-	docFile, evFile := write("a.json", doc), eventFor(t, "LEAD_CREATED", nil)
+	docFile, evFile := write("a.json", string(doc)), eventFor(t, "LEAD_CREATED", nil)
 	_, out, stderr := runDryRun(t, "--automation", docFile, "--event", evFile, "--events", write("later.json", events))
 	if got := strings.Join(out.Path, " "); got != "start wait hook done" {
 		t.Fatalf("path %q (%s)", got, stderr)
