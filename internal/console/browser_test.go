@@ -77,7 +77,7 @@ func browserCheck(t *testing.T, e *env) {
 	// the counts on the right nodes.
 	var nodes map[string][3]int
 	eval(`Object.fromEntries([...document.querySelectorAll('#graph g.node')].map(n => [n.dataset.node, [+n.dataset.waiting, +n.dataset.passed, +n.dataset.failed]]))`, &nodes)
-	want := map[string][3]int{"start": {0, 1, 0}, "hot": {0, 1, 0}, "dms": {0, 0, 1}, "call": {0, 0, 0}, "wait": {3, 0, 0}, "done": {0, 0, 0}}
+	want := map[string][3]int{"start": {0, 4, 0}, "hot": {0, 4, 0}, "dms": {0, 0, 1}, "call": {0, 3, 0}, "wait": {3, 0, 0}, "done": {0, 0, 0}}
 	if fmt.Sprint(nodes) != fmt.Sprint(want) {
 		shot("automation-failed")
 		t.Fatalf("graph nodes [waiting passed failed] %v, want %v", nodes, want)

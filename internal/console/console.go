@@ -168,6 +168,11 @@ func sinceParam(r *http.Request) (time.Time, error) {
 	return t, nil
 }
 
+// startedSince restricts a visibility query to runs started at or after t.
+func startedSince(t time.Time) string {
+	return " AND StartTime >= '" + t.UTC().Format(time.RFC3339Nano) + "'"
+}
+
 func quote(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `'`, `\'`) }
 
 func (c *Console) count(ctx context.Context, query string) (int64, error) {
@@ -245,8 +250,10 @@ func (c *Console) runCounts(ctx context.Context, id string) (Counts, error) {
 type NodeStats struct {
 	// Waiting: running runs at the node now.
 	Waiting int64 `json:"waiting"`
-	// Passed and Failed: runs closed since the period's start that passed
-	// the node, or failed at it.
+	// Passed: runs closed since the period's start that passed the node,
+	// plus runs started in the period and running at a node it dominates
+	// (every path to where they are goes through it). Failed: runs closed
+	// in the period that failed at the node.
 	Passed int `json:"passed"`
 	Failed int `json:"failed"`
 }
@@ -283,13 +290,18 @@ func (c *Console) stats(ctx context.Context, l loaded, since time.Time) (Stats, 
 	st := Stats{AutomationID: id, Version: l.rec.Version, Since: since, Nodes: map[string]NodeStats{}}
 	ids := l.plan.NodeIDs()
 	waiting := make([]int64, len(ids))
+	recent := make([]int64, len(ids)) // running at the node, started in the period
 	var fns []func() error
 	for i, nid := range ids {
 		if !waitingNode(l.plan.Node(nid)) {
 			continue
 		}
+		at := fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running' AND CurrentNode = '%s'", quote(id), quote(nid))
 		fns = append(fns, func() (err error) {
-			waiting[i], err = c.count(ctx, fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running' AND CurrentNode = '%s'", quote(id), quote(nid)))
+			waiting[i], err = c.count(ctx, at)
+			return err
+		}, func() (err error) {
+			recent[i], err = c.count(ctx, at+startedSince(since))
 			return err
 		})
 	}
@@ -304,9 +316,17 @@ func (c *Console) stats(ctx context.Context, l loaded, since time.Time) (Stats, 
 	if err := parallel(fns); err != nil {
 		return st, err
 	}
+	// A running run has passed the nodes that dominate the one it is at.
+	passedRunning := map[string]int64{}
+	dom := dominators(l.plan.TriggerID, ids, l.plan.Doc.Edges)
+	for i, nid := range ids {
+		for d := range dom[nid] {
+			passedRunning[d] += recent[i]
+		}
+	}
 	for i, nid := range ids {
 		nc := counts[nid]
-		st.Nodes[nid] = NodeStats{Waiting: waiting[i], Passed: nc.Passed, Failed: nc.Failed}
+		st.Nodes[nid] = NodeStats{Waiting: waiting[i], Passed: nc.Passed + int(passedRunning[nid]), Failed: nc.Failed}
 	}
 	st.Goal = Goal{Defined: l.plan.Goal != nil, Closed: len(closed)}
 	for _, o := range closed {
@@ -534,6 +554,23 @@ func (c *Console) nodeRuns(r *http.Request, l loaded, node string, since time.Ti
 	}
 	for _, ex := range execs {
 		out.Waiting = append(out.Waiting, c.fromVisibility(ex))
+	}
+	// Running runs past the node: at a node it dominates.
+	var beyond []string
+	for n, doms := range dominators(l.plan.TriggerID, l.plan.NodeIDs(), l.plan.Doc.Edges) {
+		if doms[node] {
+			beyond = append(beyond, "'"+quote(n)+"'")
+		}
+	}
+	if len(beyond) > 0 {
+		sort.Strings(beyond)
+		execs, err := c.list(ctx, fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running' AND CurrentNode IN (%s)%s", quote(l.rec.ID), strings.Join(beyond, ","), startedSince(since)), nodeRunsLimit)
+		if err != nil {
+			return out, err
+		}
+		for _, ex := range execs {
+			out.Passed = append(out.Passed, c.fromVisibility(ex))
+		}
 	}
 	for outcome, dst := range map[string]*[]Run{store.NodePassed: &out.Passed, store.NodeFailed: &out.Failed} {
 		runs, err := c.Store.RunsAtNode(ctx, l.rec.ID, node, outcome, since, nodeRunsLimit)

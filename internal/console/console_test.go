@@ -203,8 +203,10 @@ func TestConsole(t *testing.T) {
 		// Waiting comes from visibility (running runs only); passed and
 		// failed from the run log (closed runs: the failed hot lead).
 		want := map[string]console.NodeStats{
-			"start": {Passed: 1}, "hot": {Passed: 1}, "dms": {Failed: 1},
-			"call": {}, "wait": {Waiting: 3}, "done": {},
+			// The three parked runs passed start, hot and call, which
+			// dominate the delay they wait in.
+			"start": {Passed: 4}, "hot": {Passed: 4}, "dms": {Failed: 1},
+			"call": {Passed: 3}, "wait": {Waiting: 3}, "done": {},
 		}
 		for node, w := range want {
 			if got := st.Nodes[node]; got != w {
@@ -219,7 +221,7 @@ func TestConsole(t *testing.T) {
 		}
 		var later console.Stats
 		e.get("/api/automation/console-follow-up/stats?since="+url(time.Now().Add(time.Hour)), token, &later)
-		if later.Nodes["dms"].Failed != 0 || later.Nodes["wait"].Waiting != 3 {
+		if later.Nodes["dms"].Failed != 0 || later.Nodes["start"].Passed != 0 || later.Nodes["wait"].Waiting != 3 {
 			t.Errorf("a period starting in an hour still counts closed runs, or lost the waiting ones: %+v", later.Nodes)
 		}
 	})
@@ -290,6 +292,10 @@ func TestConsole(t *testing.T) {
 		e.get("/api/automation/console-follow-up/nodes/wait/runs?since="+since, token, &nr)
 		if len(nr.Waiting) != 3 || len(nr.Passed) != 0 || len(nr.Failed) != 0 {
 			t.Fatalf("wait: %d waiting, %d passed, %d failed", len(nr.Waiting), len(nr.Passed), len(nr.Failed))
+		}
+		e.get("/api/automation/console-follow-up/nodes/call/runs?since="+since, token, &nr)
+		if len(nr.Waiting) != 0 || len(nr.Passed) != 3 || len(nr.Failed) != 0 {
+			t.Fatalf("call: %d waiting, %d passed (the parked runs), %d failed", len(nr.Waiting), len(nr.Passed), len(nr.Failed))
 		}
 		e.get("/api/automation/console-follow-up/nodes/dms/runs?since="+since, token, &nr)
 		if len(nr.Failed) != 1 || nr.Failed[0].LeadID != lead9 || !strings.Contains(nr.Failed[0].Error, "HTTP 422") {
