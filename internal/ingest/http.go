@@ -25,8 +25,9 @@ type EventsResponse struct {
 
 // ErrorResponse is the body of every error answer.
 type ErrorResponse struct {
-	Error    string   `json:"error"`
-	Problems []string `json:"problems,omitempty"`
+	Error string `json:"error"`
+	// Problems locate what is wrong with an invalid event by JSON path.
+	Problems validate.Problems `json:"problems,omitempty"`
 }
 
 // HandleEvents serves POST /events: 413 over MaxEventBytes, 401 for a bad,
@@ -72,20 +73,17 @@ func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // ParseEvent decodes and validates an event envelope, listing every problem.
-func ParseEvent(body []byte) (event.Lead, []string) {
+func ParseEvent(body []byte) (event.Lead, validate.Problems) {
 	var ev event.Lead
 	if err := json.Unmarshal(body, &ev); err != nil {
-		return ev, []string{"malformed JSON: " + err.Error()}
+		return ev, validate.Problems{{Message: "malformed JSON: " + err.Error()}}
 	}
-	var problems []string
-	for _, fe := range validate.Fields(ev) {
-		problems = append(problems, fe.Path+": "+fe.Message)
-	}
+	problems := validate.Fields(ev)
 	if ev.Type != "" && !event.IsType(ev.Type) {
-		problems = append(problems, fmt.Sprintf("type: unknown event type %q (one of %s)", ev.Type, strings.Join(event.Types(), ", ")))
+		problems = append(problems, validate.Problem{Path: "type", Message: fmt.Sprintf("unknown event type %q (one of %s)", ev.Type, strings.Join(event.Types(), ", "))})
 	}
 	if ev.Lead != nil && ev.LeadID() == "" {
-		problems = append(problems, "lead.id: is required")
+		problems = append(problems, validate.Problem{Path: "lead.id", Message: "is required"})
 	}
 	return ev, problems
 }

@@ -112,14 +112,14 @@ func TestHandleEventsRejects(t *testing.T) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &er); err != nil || er.Error == "" {
 				t.Fatalf("error body %q is not a JSON error", rec.Body)
 			}
-			all := strings.Join(er.Problems, "\n")
+			all := er.Problems.Error()
 			for _, p := range tc.problems {
 				if !strings.Contains(all, p) {
-					t.Errorf("problems %q do not mention %q", er.Problems, p)
+					t.Errorf("problems %v do not mention %q", er.Problems, p)
 				}
 			}
 			if len(tc.problems) > 1 && len(er.Problems) < len(tc.problems) {
-				t.Errorf("%d problems listed, want at least %d: %q", len(er.Problems), len(tc.problems), er.Problems)
+				t.Errorf("%d problems listed, want at least %d: %v", len(er.Problems), len(tc.problems), er.Problems)
 			}
 		})
 	}

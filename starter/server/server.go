@@ -8,8 +8,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/conecrm/automation-runtime/internal/codec"
-	"github.com/conecrm/automation-runtime/internal/metrics"
 	"net/http"
 	"os"
 	"strings"
@@ -19,10 +17,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/console"
 	"github.com/conecrm/automation-runtime/internal/crm"
 	crmapi "github.com/conecrm/automation-runtime/internal/crm/api"
 	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
@@ -242,8 +242,10 @@ func CRMHandler(st *store.Store, log zerolog.Logger) http.Handler {
 	return crmapi.New(crmstore.New(st), cipher, log)
 }
 
-// Handler routes POST /events (signed), /api/* (bearer token) and
-// /healthz (open; 503 when the database does not answer).
+// Handler routes POST /events (signed), /api/* (bearer token), the API's
+// descriptions GET /api/openapi.json and GET /api/automation/schema (open),
+// /healthz (open; 503 when the database does not answer), GET /metrics and,
+// with payload encryption on, /codec/. openapi.json describes every route.
 func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token string, st *store.Store) http.Handler {
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
@@ -254,6 +256,10 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	mux := http.NewServeMux()
 	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))
 	mux.Handle("/api/", RequireToken(token, apiMux))
+	// The API's descriptions are public: editors fetch them without
+	// credentials, and they hold no data.
+	mux.HandleFunc("GET /api/openapi.json", serveJSON("application/json", OpenAPI))
+	mux.HandleFunc("GET /api/automation/schema", serveJSON("application/schema+json", AutomationSchema))
 	mux.Handle("GET /metrics", metrics.Handler())
 	// With payload encryption on, the codec endpoint lets the Web UI and
 	// the CLI show decoded payloads to operators.
