@@ -3,12 +3,16 @@
 # executions fails the build.
 .PHONY: record-histories workflows-event-counts
 
-# Re-run every example automation on a fresh dev server and overwrite
-# workflows/testdata/histories/*.json. Do it when a change to the workflow is
-# intended to be incompatible (and version running executions accordingly),
-# or when an example automation is added.
+# Run every example automation on a fresh dev server and save the history of
+# each example that has none yet in workflows/testdata/histories/. Committed
+# histories are never rewritten or deleted: they stand for runs in flight,
+# and make test replays every one of them with the current code. A change
+# that breaks one is versioned with workflow.GetVersion (README: "Changing
+# the interpreter"); a new behaviour gets a new example, hence a new history.
 record-histories: $(TEMPORAL)
 	set -o pipefail; RECORD_HISTORIES=1 $(GO) test -count=1 -run '^TestExampleHistories$$' -v ./workflows/ | grep -v '^\s*$$' | grep -v 'INFO\|DEBUG'
+	@git diff --quiet --diff-filter=DM -- workflows/testdata/histories || { echo "a committed history was changed or deleted: restore it (git checkout -- workflows/testdata/histories)"; exit 1; }
+	@git status --short -- workflows/testdata/histories
 
 # Print the history-event table: interpreter vs hand-written workflows, per
 # example automation and per node type.

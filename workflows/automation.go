@@ -88,6 +88,9 @@ type Result struct {
 	// carries its Result as the failure's details, so the starter's run
 	// log reads path and steps from the close event alone.
 	FailedAt string `json:"failedAt,omitempty"`
+	// Applied are the ids of the lead events the run applied, the enrolling
+	// one first, in order (the last 500, the de-duplication window).
+	Applied []string `json:"applied,omitempty"`
 }
 
 // Run statuses.
@@ -121,6 +124,8 @@ type State struct {
 	Generation   int            `json:"generation"`
 	// Results are the steps so far, as the run's Result will list them.
 	Results []StepResult `json:"results,omitempty"`
+	// Applied are the lead event ids applied so far, as in Result.
+	Applied []string `json:"applied,omitempty"`
 }
 
 // PendingTimer is a delay or wait timeout that has not fired.
@@ -171,6 +176,7 @@ func AutomationRun(ctx workflow.Context, in Input) (Result, error) {
 		// activities report how they ended) before recording where it stopped.
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		_ = workflow.Await(dctx, func() bool { return done })
+		r.drain(dctx, signals)
 		return r.cancelled(dctx)
 	}
 	if !done {
@@ -179,6 +185,11 @@ func AutomationRun(ctx workflow.Context, in Input) (Result, error) {
 		workflow.GetLogger(ctx).Info("continuing as new", "generation", next.Carried.Generation, "parked", len(next.Carried.Parked), "history_length", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 		return Result{}, workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 	}
+	// The walk has ended: events that arrived in this workflow task are
+	// applied before the run closes (they refresh the lead the result
+	// reports; the goal counts only while branches were walking).
+	r.finished = true
+	r.drain(ctx, signals)
 	if r.goalReached {
 		workflow.SetCurrentDetails(ctx, "Finished: goal reached")
 		return r.result(StatusGoalReached, "goal reached"), nil

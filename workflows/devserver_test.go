@@ -177,9 +177,16 @@ func runScenario(t *testing.T, c client.Client, sc scenario) outcome {
 	return out
 }
 
-// saveHistories writes the histories as JSON files the replayer reads.
+// saveHistories writes the histories as JSON files the replayer reads. The
+// corpus only grows: an example that already has a recorded history keeps
+// it (a committed history is what runs in flight look like, and rewriting
+// it would hide exactly the incompatible change it guards against).
 func saveHistories(t *testing.T, name string, hs []*historypb.History) {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(historiesDir, name+".json")); err == nil {
+		t.Logf("%s: recorded history kept", name)
+		return
+	}
 	for i, h := range hs {
 		file := name + ".json"
 		if i > 0 {
@@ -192,6 +199,7 @@ func saveHistories(t *testing.T, name string, hs []*historypb.History) {
 		if err := os.WriteFile(filepath.Join(historiesDir, file), append(b, '\n'), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%s: recorded", file)
 	}
 }
 

@@ -149,6 +149,22 @@ func examples(t *testing.T) []example {
 					t.Fatalf("%d runs, want a continue-as-new", len(o.histories))
 				}
 			}},
+		// The lead left New while the run was in the delay: the wait's
+		// condition already holds when it begins, so it leaves by its event
+		// exit at once (recorded before that rule: ...before-v1.json).
+		{name: "local-wait-already-satisfied", doc: waitSatisfiedDoc, ev: sbEvent("evt-1", "LEAD_CREATED", nil),
+			signals: []event.Lead{sbEvent("evt-2", "LEAD_STAGE_CHANGED", stage(sandbox.StageContacted))},
+			check:   wantPath("start", "pause", "wait", "contacted")},
+		// The one event of the workflow task that goes over the history
+		// budget is carried to the continuation, which applies it.
+		{name: "local-signal-at-continue-as-new", budget: 10, doc: func(t *testing.T) []byte { return hotWaitDoc(t) }, ev: sbEvent("evt-1", "LEAD_CREATED", nil),
+			signals: []event.Lead{sbEvent("evt-2", "LEAD_UPDATED", map[string]any{"priority": 5})},
+			check: func(t *testing.T, o outcome) {
+				wantPath("start", "wait", "hot", "done")(t, o)
+				if len(o.histories) < 2 || !equal(o.result.Applied, []string{"evt-1", "evt-2"}) {
+					t.Fatalf("%d runs, applied %v; want a continue-as-new that carried evt-2", len(o.histories), o.result.Applied)
+				}
+			}},
 		{name: "local-failed-run", doc: func(t *testing.T) []byte {
 			return doc(t, []n{trig(), {"call", "create_task", task("Call", nil)}, endNode("done")}, []e{{"start", "call", ""}, {"call", "done", ""}}, nil)
 		}, ev: sbEvent("evt-1", "LEAD_CREATED", nil), fail: map[string]string{"call": "HTTP 422 assignee unknown"},
@@ -190,6 +206,15 @@ func examples(t *testing.T) []example {
 	return append(known, local...)
 }
 
+func waitSatisfiedDoc(t *testing.T) []byte {
+	return doc(t, []n{trig(),
+		{"pause", "delay", map[string]any{"duration": "3s"}},
+		{"wait", "wait_for_event", map[string]any{"event": "LEAD_STAGE_CHANGED", "condition": "lead.stage.id != '" + sandbox.StageNew + "'", "timeout": "5s"}},
+		{"escalate", "create_task", task("Escalate {{ lead.subject }}", nil)},
+		endNode("contacted"), endNode("escalated"),
+	}, []e{{"start", "pause", ""}, {"pause", "wait", ""}, {"wait", "contacted", "event"}, {"wait", "escalate", "timeout"}, {"escalate", "escalated", ""}}, nil)
+}
+
 func canDocShort(t *testing.T) []byte {
 	return doc(t, []n{trig(),
 		{"first", "create_task", task("First", nil)},
@@ -225,10 +250,6 @@ func TestExampleHistories(t *testing.T) {
 	c := stack.Client(t)
 	record := os.Getenv("RECORD_HISTORIES") == "1"
 	if record {
-		old, _ := filepath.Glob(filepath.Join(historiesDir, "*.json"))
-		for _, f := range old {
-			_ = os.Remove(f)
-		}
 		if err := os.MkdirAll(historiesDir, 0o755); err != nil {
 			t.Fatal(err)
 		}

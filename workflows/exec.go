@@ -129,6 +129,9 @@ func (x *nodeExec) WaitForEvent(ctx workflow.Context, w nodes.EventWait) (bool, 
 	if err := x.resuming(ctx); err != nil {
 		return false, err
 	}
+	if x.carried == nil && x.holdsAlready(ctx, w) {
+		return true, nil
+	}
 	d := until.Sub(workflow.Now(ctx))
 	if wt.matched || d <= 0 {
 		return wt.matched, nil
@@ -148,6 +151,34 @@ func (x *nodeExec) WaitForEvent(ctx workflow.Context, w nodes.EventWait) (bool, 
 		return false, err
 	}
 	return wt.matched, nil
+}
+
+// Change ids for workflow.GetVersion: each names a behaviour change that
+// would make histories recorded before it replay differently (README,
+// "Changing the interpreter"). Never rename or remove one while runs that
+// may have recorded it, or that predate it, can still be replayed.
+const (
+	// versionWaitHoldsAtStart: a wait whose condition already holds when it
+	// begins leaves by its event exit at once. Before it, such a wait waited
+	// for a new event or its timeout.
+	versionWaitHoldsAtStart = "wait-condition-holds-at-start"
+)
+
+// holdsAlready says whether a wait's condition holds for the current lead as
+// the wait begins (PRODUCT.md §5): such a wait leaves by its event exit at
+// once. A wait without a condition always needs a new event. The version is
+// asked only when the condition holds, the only case that differs, so runs
+// that never meet it record no marker.
+func (x *nodeExec) holdsAlready(ctx workflow.Context, w nodes.EventWait) bool {
+	if w.Condition == nil {
+		return false
+	}
+	ok, err := w.Condition.EvalBool(x.r.vars(ctx))
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("wait condition failed at the start of the wait", "node_id", x.node.ID, "error", err)
+		return false
+	}
+	return ok && workflow.GetVersion(ctx, versionWaitHoldsAtStart, workflow.DefaultVersion, 1) >= 1
 }
 
 // waited records the time the branch spent parked in this node.

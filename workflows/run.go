@@ -60,8 +60,11 @@ type run struct {
 	workflowID  string
 	saNode      string
 	goalReached bool
-	cancelWalk  workflow.CancelFunc
-	budget      int
+	// finished is set once every branch has ended: later events only
+	// refresh the lead.
+	finished   bool
+	cancelWalk workflow.CancelFunc
+	budget     int
 }
 
 type waiter struct {
@@ -331,20 +334,49 @@ func producesHistory(n *plan.Node) bool {
 // receiveEvents applies lead events signalled to the run, once per event
 // id. A continued run first applies the events its predecessor received
 // last, once every resumed branch is parked again.
+//
+// It takes an event out of the channel only when it applies it (it waits
+// on Len, not in Receive): a blocked Receive is handed the next signal as
+// soon as it arrives, before this coroutine runs, so the run's decision to
+// continue as new or to complete in that workflow task could not see it and
+// the event was lost. Whatever is still in the channel is carried or
+// applied by the run itself (carry, drain).
 func (r *run) receiveEvents(ctx workflow.Context, ch workflow.ReceiveChannel) {
 	if !r.pendingApplied {
 		if err := workflow.Await(ctx, func() bool { return r.resumed >= r.toResume }); err != nil {
 			return
 		}
-		for _, ev := range r.pending {
-			r.apply(ctx, ev)
+		r.applyPending(ctx)
+	}
+	for {
+		if err := workflow.Await(ctx, func() bool { return ch.Len() > 0 }); err != nil {
+			return
 		}
-		r.pending = nil
-		r.pendingApplied = true
+		var ev event.Lead
+		for ch.ReceiveAsync(&ev) {
+			r.apply(ctx, ev)
+			ev = event.Lead{}
+		}
+	}
+}
+
+func (r *run) applyPending(ctx workflow.Context) {
+	for _, ev := range r.pending {
+		r.apply(ctx, ev)
+	}
+	r.pending = nil
+	r.pendingApplied = true
+}
+
+// drain applies every event the run received and has not applied yet; the
+// run calls it before it closes, so no accepted event goes unapplied.
+func (r *run) drain(ctx workflow.Context, ch workflow.ReceiveChannel) {
+	if !r.pendingApplied {
+		r.applyPending(ctx)
 	}
 	for {
 		var ev event.Lead
-		if !ch.Receive(ctx, &ev) {
+		if !ch.ReceiveAsync(&ev) {
 			return
 		}
 		r.apply(ctx, ev)
@@ -382,7 +414,7 @@ func (r *run) apply(ctx workflow.Context, ev event.Lead) {
 		}
 		w.matched = ok
 	}
-	if r.plan.Goal != nil && !r.goalReached {
+	if r.plan.Goal != nil && !r.goalReached && !r.finished {
 		ok, err := r.plan.Goal.EvalBool(v)
 		if err != nil {
 			log.Warn("goal condition failed", "error", err)
@@ -410,12 +442,18 @@ func (r *run) markApplied(id string) {
 // continueAsNewDue says whether to continue as new now: the history is over
 // budget (or the server suggests it), and every live branch is parked with
 // nothing about to wake it, so the state can be carried whole.
+//
+// Events still in the channel are carried (Pending) and applied by the
+// continuation. With more than one the run waits for them to be applied
+// first: the receiver used to take one event out of the channel unseen, so
+// runs recorded before decided on "at most one" exactly like this, and their
+// histories replay the same (the one they lost is now carried).
 func (r *run) continueAsNewDue(ctx workflow.Context, signals workflow.ReceiveChannel) bool {
 	info := workflow.GetInfo(ctx)
 	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < r.budget {
 		return false
 	}
-	if r.goalReached || !r.pendingApplied || r.live == 0 || len(r.parks) != r.live || len(r.running) > 0 || signals.Len() > 0 {
+	if r.goalReached || !r.pendingApplied || r.live == 0 || len(r.parks) != r.live || len(r.running) > 0 || signals.Len() > 1 {
 		return false
 	}
 	for _, p := range r.parks {
@@ -426,8 +464,8 @@ func (r *run) continueAsNewDue(ctx workflow.Context, signals workflow.ReceiveCha
 	return true
 }
 
-// carry captures the state for the continuation, with any signal that
-// arrived in the meantime.
+// carry captures the state for the continuation, with every event received
+// and not applied yet.
 func (r *run) carry(signals workflow.ReceiveChannel) *Carried {
 	c := &Carried{
 		Lead: r.lead, Previous: r.previous, Event: r.ev, Steps: r.steps,
@@ -442,11 +480,20 @@ func (r *run) carry(signals workflow.ReceiveChannel) *Carried {
 		if !signals.ReceiveAsync(&ev) {
 			break
 		}
-		if !r.applied[ev.ID] {
+		if ev.ID != "" && !r.applied[ev.ID] && !pendingHas(c.Pending, ev.ID) {
 			c.Pending = append(c.Pending, ev)
 		}
 	}
 	return c
+}
+
+func pendingHas(evs []event.Lead, id string) bool {
+	for _, ev := range evs {
+		if ev.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *run) addPark(list *[]*park, p *park) { *list = append(*list, p) }
@@ -499,11 +546,13 @@ func (r *run) endReason() string {
 }
 
 func (r *run) result(status, reason string) Result {
-	return Result{Status: status, Reason: reason, Path: append([]string(nil), r.path...), Steps: append([]StepResult(nil), r.results...), StoppedAt: append([]string(nil), r.stoppedAt...)}
+	return Result{Status: status, Reason: reason, Path: append([]string(nil), r.path...), Steps: append([]StepResult(nil), r.results...), StoppedAt: append([]string(nil), r.stoppedAt...),
+		Applied: append([]string(nil), r.appliedOrder...)}
 }
 
 func (r *run) state() (State, error) {
-	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}, Generation: r.generation, Results: r.results}
+	s := State{AutomationID: r.plan.Doc.ID, Version: r.plan.Version, CurrentNodes: r.currentNodes(), Path: r.path, Steps: r.steps, Timers: []PendingTimer{}, Generation: r.generation, Results: r.results,
+		Applied: r.appliedOrder}
 	for _, p := range r.parks {
 		s.Timers = append(s.Timers, PendingTimer{NodeID: p.NodeID, FiresAt: p.Until.UTC(), Summary: p.Summary})
 	}
