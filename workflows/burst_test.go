@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/workflows"
 )
@@ -19,7 +20,7 @@ import (
 // once, across continue-as-new and the run's completion (the closing event
 // goes out with the last burst).
 func TestEventBurstsAcrossContinueAsNew(t *testing.T) {
-	c := temporalClient(t)
+	c := stack.Client(t)
 	const (
 		runs    = 3
 		bursts  = 4
