@@ -2,6 +2,7 @@ package crm
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -16,12 +17,15 @@ const (
 // Integration is a CRM integration as the API returns it: everything but the
 // write-only secret and auth, which live encrypted in the Record.
 type Integration struct {
-	HeronID                    string  `json:"heron_id,omitempty"`
-	Provider                   string  `json:"provider" validate:"required,oneof=salesforce hubspot openint webhook"`
-	InstanceURL                string  `json:"instance_url" validate:"required,url,startswith=http"`
-	IsEnabled                  bool    `json:"is_enabled"`
-	IsLive                     bool    `json:"is_live"`
-	FailureNotificationChannel *string `json:"failure_notification_channel"`
+	HeronID     string `json:"heron_id,omitempty"`
+	Provider    string `json:"provider" validate:"required,oneof=salesforce hubspot openint webhook"`
+	InstanceURL string `json:"instance_url" validate:"required,url,startswith=http"`
+	IsEnabled   bool   `json:"is_enabled"`
+	IsLive      bool   `json:"is_live"`
+	// FailureNotificationChannel is a URL that receives a signed POST
+	// whenever one of the integration's links changes status (README,
+	// "Integration links").
+	FailureNotificationChannel *string `json:"failure_notification_channel" validate:"omitempty,url,startswith=http"`
 	Config                     Config  `json:"config"`
 }
 
@@ -36,13 +40,15 @@ type IntegrationInput struct {
 // Config is the integration's mapping configuration.
 type Config struct {
 	// DefaultID names the object whose id is the integration's primary id
-	// (PushResult.PrimaryID).
+	// (PushResult.PrimaryID); usually the account.
 	DefaultID *IDRef `json:"default_id,omitempty"`
-	// DataSourceAccountsConfig is accepted and validated for compatibility
-	// with Heron; ConeCRM has no data-source accounts, so it is never pushed.
-	DataSourceAccountsConfig *ObjectConfig  `json:"data_source_accounts_config,omitempty"`
-	ObjectConfigs            []ObjectConfig `json:"object_configs" validate:"dive"`
-	ValueMappings            []ValueMapping `json:"value_mappings" validate:"dive"`
+	// DataSourceAccountsConfig is the account object, as Heron names it: it
+	// is pushed first, before ObjectConfigs, so their required_ids and
+	// external_object_name_for_id can refer to it.
+	DataSourceAccountsConfig *ObjectConfig `json:"data_source_accounts_config,omitempty"`
+	// ObjectConfigs are pushed after the account, in order; may be empty.
+	ObjectConfigs []ObjectConfig `json:"object_configs" validate:"dive"`
+	ValueMappings []ValueMapping `json:"value_mappings" validate:"dive"`
 	// APIBasePath overrides the vendor's API path prefix (Salesforce
 	// "/services/data/v60.0", HubSpot "/crm/v3/objects"), since HubSpot is
 	// moving to dated paths and Salesforce versions its API.
@@ -50,6 +56,30 @@ type Config struct {
 	// Kept as given, unused by ConeCRM.
 	PolicyEvaluationConfig json.RawMessage `json:"policy_evaluation_config,omitempty"`
 	SyncFileClasses        json.RawMessage `json:"sync_file_classes,omitempty"`
+}
+
+// Objects returns the objects in push order: the data source account
+// first, then the object configs.
+func (c *Config) Objects() []*ObjectConfig {
+	out := make([]*ObjectConfig, 0, len(c.ObjectConfigs)+1)
+	if c.DataSourceAccountsConfig != nil {
+		out = append(out, c.DataSourceAccountsConfig)
+	}
+	for i := range c.ObjectConfigs {
+		out = append(out, &c.ObjectConfigs[i])
+	}
+	return out
+}
+
+// objectPath is the JSON path of the i-th object of Objects().
+func (c *Config) objectPath(i int) string {
+	if c.DataSourceAccountsConfig != nil {
+		if i == 0 {
+			return "$.config.data_source_accounts_config"
+		}
+		i--
+	}
+	return fmt.Sprintf("$.config.object_configs[%d]", i)
 }
 
 // IDRef points at an object of the same sync by its external name (or key).
@@ -125,10 +155,12 @@ const StaticValueKeyDateToday = "date_today"
 // FieldMapping maps one CRM field.
 type FieldMapping struct {
 	FieldName string `json:"field_name" validate:"required,max=255"`
-	// SourceAttribute is a dotted path into the record, e.g.
-	// "contact.primaryEmail" or "account.city".
+	// SourceAttribute is a dotted path into the lead, e.g.
+	// "contact.primaryEmail" or "account.city"; a leading "lead." names the
+	// lead event's lead, so "lead.account.name" is "account.name".
 	SourceAttribute string `json:"source_attribute,omitempty"`
-	// HeronCompanyAttributeLabel is Heron's name for the source attribute,
+	// HeronCompanyAttributeLabel is Heron's name for the source attribute
+	// (a dotted path into the lead event, e.g. "lead.account.name"),
 	// accepted as an alias of SourceAttribute.
 	HeronCompanyAttributeLabel string `json:"heron_company_attribute_label,omitempty"`
 	// ExternalLookupFieldName makes this field the object's upsert key: the
@@ -152,6 +184,20 @@ func (f *FieldMapping) Source() string {
 		return f.SourceAttribute
 	}
 	return f.HeronCompanyAttributeLabel
+}
+
+// SourcePath splits the source attribute into the segments to walk from
+// the lead: a leading "lead" segment (the lead event's lead) is dropped.
+func (f *FieldMapping) SourcePath() []string {
+	src := f.Source()
+	if src == "" {
+		return nil
+	}
+	segs := strings.Split(src, ".")
+	if len(segs) > 1 && segs[0] == "lead" {
+		segs = segs[1:]
+	}
+	return segs
 }
 
 // UpdatesOnOverwrite reports whether the field is also sent on updates.

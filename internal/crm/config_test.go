@@ -138,3 +138,60 @@ func FuzzDecodeAndValidate(f *testing.F) {
 		}
 	})
 }
+
+// Seed 001's body with realistic values: the account is
+// data_source_accounts_config, object_configs is empty, default_id and the
+// account's own required_ids name it.
+func TestValidateAcceptsSeedShapedBody(t *testing.T) {
+	in := loadInput(t, "testdata/seed001.json")
+	if err := crm.Validate(&in.Integration); err != nil {
+		t.Fatal(err)
+	}
+	// Objects after the account may refer to it.
+	in.Config.ObjectConfigs = []crm.ObjectConfig{{Key: "Contact", ExternalName: "Contact",
+		FieldMappings: []crm.FieldMapping{{FieldName: "LastName", SourceAttribute: "contact.lastName"}, {FieldName: "AccountId", ExternalObjectNameForID: "Account"}},
+		RequiredIDs:   []crm.IDRef{{Alias: "Company", ExternalName: "Account"}}}}
+	if err := crm.Validate(&in.Integration); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateSeedShapedProblems(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(in *crm.IntegrationInput)
+		path string
+	}{
+		{"default_id names no object", func(in *crm.IntegrationInput) { in.Config.DefaultID.ExternalName = "Lead" }, "$.config.default_id.external_name"},
+		{"object config refers to a later object", func(in *crm.IntegrationInput) {
+			in.Config.ObjectConfigs = []crm.ObjectConfig{{Key: "Contact", ExternalName: "Contact", FieldMappings: []crm.FieldMapping{{FieldName: "X", ExternalObjectNameForID: "Opportunity"}}}}
+		}, "$.config.object_configs[0].field_mappings[0].external_object_name_for_id"},
+		{"object config reuses the account's key", func(in *crm.IntegrationInput) {
+			in.Config.ObjectConfigs = []crm.ObjectConfig{{Key: "Account", ExternalName: "Contact", FieldMappings: []crm.FieldMapping{{FieldName: "LastName", StaticValue: "x"}}}}
+		}, "$.config.object_configs[0].key"},
+		{"account field without a source", func(in *crm.IntegrationInput) {
+			in.Config.DataSourceAccountsConfig.FieldMappings[1].HeronCompanyAttributeLabel = ""
+		}, "$.config.data_source_accounts_config.field_mappings[1]"},
+		{"notification channel not a URL", func(in *crm.IntegrationInput) {
+			ch := "#crm-alerts"
+			in.FailureNotificationChannel = &ch
+		}, "$.failure_notification_channel"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := loadInput(t, "testdata/seed001.json")
+			tc.edit(&in)
+			err := crm.Validate(&in.Integration)
+			ve, ok := err.(*crm.ValidationError)
+			if !ok {
+				t.Fatalf("want *ValidationError, got %v", err)
+			}
+			for _, p := range ve.Problems {
+				if p.Path == tc.path {
+					return
+				}
+			}
+			t.Fatalf("no problem at %s: %+v", tc.path, ve.Problems)
+		})
+	}
+}

@@ -59,6 +59,17 @@ func IsRetryable(err error) bool {
 	return err != nil
 }
 
+// IsAuthFailure reports whether err is the vendor refusing the credentials:
+// HTTP 401, Salesforce's INVALID_SESSION_ID or an OAuth invalid_grant (a
+// refresh token that no longer works). Rate limits and 5xx are not.
+func IsAuthFailure(err error) bool {
+	e, ok := AsError(err)
+	if !ok {
+		return false
+	}
+	return e.StatusCode == http.StatusUnauthorized || e.Code == "INVALID_SESSION_ID" || e.Code == "invalid_grant"
+}
+
 // StatusRetryable reports whether an HTTP status is transient.
 func StatusRetryable(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500

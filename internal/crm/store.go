@@ -37,6 +37,9 @@ type Store interface {
 type MemoryStore struct {
 	mu   sync.RWMutex
 	recs map[string]Record
+
+	linksOnce sync.Once
+	links     *memLinks
 }
 
 var _ Store = (*MemoryStore)(nil)

@@ -133,16 +133,11 @@ func semanticProblems(in *Integration) validate.Problems {
 
 	// seen holds keys and external names of the objects pushed so far, so
 	// references can only point backwards: ids come from earlier objects.
+	// The data source account is pushed first.
 	seen := map[string]bool{}
-	all := map[string]bool{}
-	for _, oc := range cfg.ObjectConfigs {
-		all[oc.Key] = true
-		all[oc.ExternalName] = true
-	}
 	keys := map[string]bool{}
-	for i := range cfg.ObjectConfigs {
-		oc := &cfg.ObjectConfigs[i]
-		base := fmt.Sprintf("$.config.object_configs[%d]", i)
+	for i, oc := range cfg.Objects() {
+		base := cfg.objectPath(i)
 		if oc.Key != "" {
 			if keys[oc.Key] {
 				add(base+".key", "duplicate object key %q", oc.Key)
@@ -153,11 +148,8 @@ func semanticProblems(in *Integration) validate.Problems {
 		seen[oc.Key] = true
 		seen[oc.ExternalName] = true
 	}
-	if ds := cfg.DataSourceAccountsConfig; ds != nil {
-		ps = append(ps, objectProblems(in.Provider, ds, "$.config.data_source_accounts_config", mappings, all)...)
-	}
-	if d := cfg.DefaultID; d != nil && d.ExternalName != "" && !all[d.ExternalName] {
-		add("$.config.default_id.external_name", "no object config has key or external_name %q", d.ExternalName)
+	if d := cfg.DefaultID; d != nil && d.ExternalName != "" && !seen[d.ExternalName] {
+		add("$.config.default_id.external_name", "no object (data_source_accounts_config or object_configs) has key or external_name %q", d.ExternalName)
 	}
 	if in.Provider == ProviderOpenInt && in.InstanceURL == "" {
 		add("$.instance_url", "is required")
@@ -217,7 +209,7 @@ func objectProblems(provider string, oc *ObjectConfig, base string, mappings, ea
 		case fm.StaticValueKey != "" && sources > 1:
 			add(fp+".static_value_key", "cannot be combined with another value source")
 		}
-		if ref := fm.ExternalObjectNameForID; ref != "" && !earlier[ref] {
+		if ref := fm.ExternalObjectNameForID; ref != "" && !earlier[ref] && !isSelf(oc, ref) {
 			add(fp+".external_object_name_for_id", "%q is not an object pushed before %q", ref, oc.Key)
 		}
 		if name := fm.ValueMappingName; name != "" && !mappings[name] {
@@ -260,7 +252,7 @@ func objectProblems(provider string, oc *ObjectConfig, base string, mappings, ea
 		}
 	}
 	for k, rid := range oc.RequiredIDs {
-		if rid.ExternalName != "" && !earlier[rid.ExternalName] {
+		if rid.ExternalName != "" && !earlier[rid.ExternalName] && !isSelf(oc, rid.ExternalName) {
 			add(fmt.Sprintf("%s.required_ids[%d].external_name", base, k), "%q is not an object pushed before %q", rid.ExternalName, oc.Key)
 		}
 	}
@@ -270,6 +262,14 @@ func objectProblems(provider string, oc *ObjectConfig, base string, mappings, ea
 		}
 	}
 	return ps
+}
+
+// isSelf reports whether ref names oc itself. Heron's examples list the
+// account in its own required_ids; an object always has its own id once
+// written, so such a reference is satisfied (and a field referring to its
+// own object carries the object's known id).
+func isSelf(oc *ObjectConfig, ref string) bool {
+	return ref == oc.Key || ref == oc.ExternalName
 }
 
 func contains(list []string, s string) bool {

@@ -95,6 +95,38 @@ var migrations = [][]string{
 			value BIGINT NOT NULL
 		)`,
 	},
+	// 3: CRM integration links (one per franchise, its own sealed token
+	// and status), the leases that make token refreshes single-flight
+	// across workers, and the request log of the shared rate limits.
+	3: {
+		`CREATE TABLE crm_links (
+			integration_id       TEXT NOT NULL,
+			end_user_id          TEXT NOT NULL,
+			item_id              TEXT NOT NULL,
+			end_user_name        TEXT NOT NULL DEFAULT '',
+			type                 TEXT NOT NULL DEFAULT '',
+			sealed_credentials   TEXT,
+			version              BIGINT NOT NULL,
+			status               TEXT NOT NULL,
+			status_message       TEXT NOT NULL DEFAULT '',
+			last_successful_sync BIGINT,
+			created_at           BIGINT NOT NULL,
+			updated_at           BIGINT NOT NULL,
+			PRIMARY KEY (integration_id, end_user_id)
+		)`,
+		`CREATE UNIQUE INDEX crm_links_item ON crm_links (integration_id, item_id)`,
+		`CREATE TABLE crm_leases (
+			name       TEXT PRIMARY KEY,
+			holder     TEXT NOT NULL,
+			expires_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE crm_rate_log (
+			bucket TEXT NOT NULL,
+			at     BIGINT NOT NULL,
+			holder TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX crm_rate_log_bucket ON crm_rate_log (bucket, at)`,
+	},
 }
 
 // SchemaVersion is the newest migration.

@@ -46,6 +46,7 @@ func WithCRMFromEnv(ctx context.Context, acts *activities.Activities, log zerolo
 		Writer:     push.ConeCRMWriter{Client: acts.ConeCRM},
 		HTTPClient: metrics.Client("crm", &http.Client{Timeout: 30 * time.Second}),
 		Logger:     log,
+		Notifier:   crm.NotifierFromEnv(metrics.Client("crm_notify", &http.Client{Timeout: 10 * time.Second}), log),
 	})
 	if err != nil {
 		st.Close()

@@ -252,6 +252,7 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	if crmH != nil {
 		apiMux.Handle("/api/crm_integrations", crmH)
 		apiMux.Handle("/api/crm_integrations/", crmH)
+		apiMux.Handle("/api/integrations/", crmH)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))
@@ -281,15 +282,18 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 }
 
 // RequireToken answers 401 unless the request carries
-// "Authorization: Bearer <token>" (compared in constant time). An empty
-// token admits nobody.
+// "Authorization: Bearer <token>" or "x-api-key: <token>" (Heron's header),
+// compared in constant time. An empty token admits nobody.
 func RequireToken(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
+	want := []byte(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		got, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !bearer {
+			got = r.Header.Get("X-Api-Key")
+		}
+		if token == "" || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="starter"`)
-			ingest.WriteJSON(w, http.StatusUnauthorized, ingest.ErrorResponse{Error: "missing or wrong bearer token (Authorization: Bearer $" + EnvAPIToken + ")"})
+			ingest.WriteJSON(w, http.StatusUnauthorized, ingest.ErrorResponse{Error: "missing or wrong API token (Authorization: Bearer $" + EnvAPIToken + ", or x-api-key: $" + EnvAPIToken + ")"})
 			return
 		}
 		next.ServeHTTP(w, r)

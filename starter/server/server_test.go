@@ -25,7 +25,9 @@ func TestAuthAndHealth(t *testing.T) {
 	defer srv.Close()
 	get := func(method, path, auth string) int {
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(`{}`))
-		if auth != "" {
+		if key, ok := strings.CutPrefix(auth, "x-api-key: "); ok {
+			req.Header.Set("X-Api-Key", key)
+		} else if auth != "" {
 			req.Header.Set("Authorization", auth)
 		}
 		resp, err := http.DefaultClient.Do(req)
@@ -48,6 +50,11 @@ func TestAuthAndHealth(t *testing.T) {
 		{"GET", "/api/automation", "Bearer tok", 200},
 		{"GET", "/api/automation/builder/data", "Bearer tok", 200},
 		{"GET", "/api/automation/nope", "Bearer tok", 404},
+		{"GET", "/api/automation", "x-api-key: tok", 200}, // Heron's header
+		{"GET", "/api/automation", "x-api-key: wrong", 401},
+		{"GET", "/api/automation", "x-api-key: ", 401},
+		{"GET", "/api/crm_integrations", "x-api-key: wrong", 401},
+		{"GET", "/api/integrations/crm_x/links", "", 401},
 		{"POST", "/events", "Bearer tok", 401}, // events need the signature, not the token
 	}
 	for _, tc := range cases {

@@ -4,6 +4,9 @@
 //	GET   /api/crm_integrations             200 {"crm_integrations": [...]}
 //	GET   /api/crm_integrations/{heron_id}  200 {...}
 //	PATCH /api/crm_integrations/{heron_id}  200 {...} (JSON merge patch)
+//	POST  /api/integrations/{heron_id}/links            201|200 {"link": {...}}
+//	GET   /api/integrations/{heron_id}/links            200 {"links": [...]}
+//	GET   /api/integrations/{heron_id}/links/{item_id}  200 {"link": {...}}
 //
 // secret and auth are write-only: sealed with the Cipher, never returned or
 // logged. Invalid bodies get 400 {"error", "problems": [{"path","message"}]}
@@ -30,24 +33,39 @@ import (
 
 // Handler serves the integrations API.
 type Handler struct {
-	store  crm.Store
-	cipher *crm.Cipher
-	log    zerolog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
+	store    crm.Store
+	links    crm.LinkStore
+	cipher   *crm.Cipher
+	notifier *crm.Notifier
+	log      zerolog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
 }
 
 var _ http.Handler = (*Handler)(nil)
 
-// New returns the handler.
+// New returns the handler. The links endpoints are served when store is
+// also a crm.LinkStore (both stores are). Link status changes made here (a
+// login-required link updated with a new token) are notified through
+// WEBHOOK_SIGNING_SECRET's Notifier; SetNotifier replaces it.
 func New(store crm.Store, cipher *crm.Cipher, log zerolog.Logger) *Handler {
 	h := &Handler{store: store, cipher: cipher, log: log, now: time.Now, mux: http.NewServeMux()}
+	h.notifier = crm.NotifierFromEnv(nil, log)
 	h.mux.HandleFunc("POST /api/crm_integrations", h.create)
 	h.mux.HandleFunc("GET /api/crm_integrations", h.list)
 	h.mux.HandleFunc("GET /api/crm_integrations/{heron_id}", h.get)
 	h.mux.HandleFunc("PATCH /api/crm_integrations/{heron_id}", h.patch)
+	if links, ok := store.(crm.LinkStore); ok {
+		h.links = links
+		h.mux.HandleFunc("POST /api/integrations/{heron_id}/links", h.createLink)
+		h.mux.HandleFunc("GET /api/integrations/{heron_id}/links", h.listLinks)
+		h.mux.HandleFunc("GET /api/integrations/{heron_id}/links/{item_id}", h.getLink)
+	}
 	return h
 }
+
+// SetNotifier replaces the notifier of link status changes.
+func (h *Handler) SetNotifier(n *crm.Notifier) { h.notifier = n }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
@@ -71,6 +89,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid crm integration", Problems: ve.Problems})
 	case errors.Is(err, crm.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "crm integration not found"})
+	case errors.Is(err, crm.ErrLinkItemTaken):
+		writeJSON(w, http.StatusConflict, errorBody{Error: err.Error()})
 	default:
 		h.log.Error().Err(err).Str("path", r.URL.Path).Msg("crm integrations api")
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
@@ -136,16 +156,30 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"crm_integration": integ})
 }
 
-func appendProblem(err error, p validate.Problem) error {
+func appendProblem(err error, ps ...validate.Problem) error {
 	var ve *crm.ValidationError
 	if errors.As(err, &ve) {
-		ve.Problems = append(ve.Problems, p)
+		ve.Problems = append(ve.Problems, ps...)
 		return ve
 	}
-	if err != nil {
+	if err != nil || len(ps) == 0 {
 		return err
 	}
-	return &crm.ValidationError{Problems: validate.Problems{p}}
+	return &crm.ValidationError{Problems: ps}
+}
+
+func isEmptyObject(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 0
+}
+
+// toAny copies auth into a fresh map for jsonmerge, which edits in place.
+func toAny(auth map[string]any) any {
+	out := make(map[string]any, len(auth))
+	for k, v := range auth {
+		out[k] = v
+	}
+	return out
 }
 
 func decodeStored(rec crm.Record) (crm.Integration, error) {
@@ -189,7 +223,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 
 // patch applies the body as a JSON merge patch (RFC 7396) to the stored
 // integration: given fields replace stored ones (arrays whole), null
-// removes them. secret and auth, when given, replace the sealed ones.
+// removes them. The write-only credentials are kept unless clearly
+// replaced: a non-empty secret replaces the sealed one ("" and null keep
+// it); auth is merged key by key into the sealed auth, so "auth": {} keeps
+// every key, {"k": "v"} sets k, {"k": null} removes k, and "auth": null
+// removes all of it.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("heron_id")
 	rec, err := h.store.Get(r.Context(), id)
@@ -206,6 +244,17 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(data, &patch); err != nil || patch == nil {
 		h.fail(w, r, &crm.ValidationError{Problems: validate.Problems{{Path: "$", Message: "body must be a JSON object"}}})
 		return
+	}
+	secretPatch, hasSecret := patch["secret"]
+	authPatch, hasAuth := patch["auth"]
+	delete(patch, "secret")
+	delete(patch, "auth")
+	var verr error
+	if _, ok := secretPatch.(string); hasSecret && secretPatch != nil && !ok {
+		verr = appendProblem(verr, validate.Problem{Path: "$.secret", Message: "must be a string"})
+	}
+	if _, ok := authPatch.(map[string]any); hasAuth && authPatch != nil && !ok {
+		verr = appendProblem(verr, validate.Problem{Path: "$.auth", Message: "must be an object or null"})
 	}
 	var stored map[string]any
 	if err := json.Unmarshal(rec.Integration, &stored); err != nil {
@@ -225,20 +274,31 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := crm.Validate(&in.Integration); err != nil {
-		h.fail(w, r, err)
+		if ve, ok := verr.(*crm.ValidationError); ok {
+			err = appendProblem(err, ve.Problems...)
+		}
+		verr = err
+	}
+	if verr != nil {
+		h.fail(w, r, verr)
 		return
 	}
-	if in.Secret != nil || in.Auth != nil {
+	newSecret, _ := secretPatch.(string)
+	if newSecret != "" || (hasAuth && !isEmptyObject(authPatch)) {
 		creds, err := h.cipher.Open(id, rec.SealedCredentials)
 		if err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		if in.Secret != nil {
-			creds.Secret = *in.Secret
+		if newSecret != "" {
+			creds.Secret = newSecret
 		}
-		if in.Auth != nil {
-			creds.Auth = in.Auth
+		if hasAuth {
+			merged, _ := jsonmerge.Apply(toAny(creds.Auth), authPatch).(map[string]any)
+			creds.Auth = merged
+			if authPatch == nil {
+				creds.Auth = nil
+			}
 		}
 		if rec.SealedCredentials, err = h.cipher.Seal(id, creds); err != nil {
 			h.fail(w, r, err)

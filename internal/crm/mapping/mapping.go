@@ -34,6 +34,7 @@ type fieldPlan struct {
 	staticVal  any
 	dateToday  bool
 	refKey     string
+	selfRef    string
 	regex      *regexp.Regexp
 	vm         *valueMap
 	valueType  string
@@ -75,9 +76,9 @@ func Compile(cfg *crm.Config) (*Plan, error) {
 	}
 	p := &Plan{byKey: map[string]int{}}
 	names := map[string]string{} // key or external name → key
-	for i := range cfg.ObjectConfigs {
-		oc := &cfg.ObjectConfigs[i]
+	for _, oc := range cfg.Objects() {
 		op := &objectPlan{cfg: oc, static: oc.StaticData}
+		self := func(ref string) bool { return ref == oc.Key || ref == oc.ExternalName }
 		resolve := func(ref string) (string, error) {
 			k, ok := names[ref]
 			if !ok {
@@ -86,6 +87,9 @@ func Compile(cfg *crm.Config) (*Plan, error) {
 			return k, nil
 		}
 		for _, rid := range oc.RequiredIDs {
+			if self(rid.ExternalName) {
+				continue // an object has its own id once written
+			}
 			k, err := resolve(rid.ExternalName)
 			if err != nil {
 				return nil, err
@@ -103,9 +107,7 @@ func Compile(cfg *crm.Config) (*Plan, error) {
 				createOnly: !fm.UpdatesOnOverwrite(),
 				upsertKey:  fm.ExternalLookupFieldName,
 			}
-			if src := fm.Source(); src != "" {
-				fp.path = strings.Split(src, ".")
-			}
+			fp.path = fm.SourcePath()
 			if fm.MaxLength != nil {
 				fp.maxLength = *fm.MaxLength
 			}
@@ -123,7 +125,11 @@ func Compile(cfg *crm.Config) (*Plan, error) {
 				}
 				fp.vm = vm
 			}
-			if ref := fm.ExternalObjectNameForID; ref != "" {
+			if ref := fm.ExternalObjectNameForID; ref != "" && self(ref) {
+				// The object's own id: known from thirdPartyIds on
+				// updates, absent on create.
+				fp.selfRef = oc.Key
+			} else if ref != "" {
 				k, err := resolve(ref)
 				if err != nil {
 					return nil, err
@@ -272,6 +278,8 @@ func (op *objectPlan) mapObject(record map[string]any, opts Options, inSync map[
 
 func (fp *fieldPlan) value(record map[string]any, opts Options, inSync map[string]bool) (any, error) {
 	switch {
+	case fp.selfRef != "":
+		return opts.KnownIDs[fp.selfRef], nil
 	case fp.refKey != "":
 		if inSync[fp.refKey] {
 			return crm.ObjectRef{Key: fp.refKey}, nil

@@ -217,3 +217,63 @@ func BenchmarkMap40Fields(b *testing.B) {
 		}
 	}
 }
+
+// The data source account is the first object; objects after it use its
+// id; heron_company_attribute_label is a dotted path into the lead event,
+// "lead." included; the account's reference to itself is its known id.
+func TestDataSourceAccountFirst(t *testing.T) {
+	cfg := &crm.Config{
+		DataSourceAccountsConfig: &crm.ObjectConfig{Key: "Account", ExternalName: "Account",
+			FieldMappings: []crm.FieldMapping{
+				{FieldName: "Name", HeronCompanyAttributeLabel: "lead.account.name", Required: true},
+				{FieldName: "Email__c", HeronCompanyAttributeLabel: "contact.primaryEmail"},
+				{FieldName: "Self__c", ExternalObjectNameForID: "Account"},
+			},
+			RequiredIDs: []crm.IDRef{{Alias: "Company", ExternalName: "Account"}}},
+		ObjectConfigs: []crm.ObjectConfig{{Key: "Contact", ExternalName: "Contact",
+			FieldMappings: []crm.FieldMapping{{FieldName: "LastName", SourceAttribute: "contact.lastName"}, {FieldName: "AccountId", ExternalObjectNameForID: "Account"}},
+			RequiredIDs:   []crm.IDRef{{ExternalName: "Account"}}}},
+	}
+	plan, err := mapping.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Keys(); !reflect.DeepEqual(got, []string{"Account", "Contact"}) {
+		t.Fatalf("push order %v", got)
+	}
+	for _, tc := range []struct {
+		name  string
+		known map[string]string
+		self  any
+	}{
+		{"create", nil, nil},
+		{"update", map[string]string{"Account": "001X"}, "001X"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := plan.Map(lead(), mapping.Options{KnownIDs: tc.known})
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, con := res.Objects[0], res.Objects[1]
+			if acc.Fields["Name"] != "Tremblay Autos" || acc.Fields["Email__c"] != "elodie@example.com" || len(acc.Requires) != 0 {
+				t.Fatalf("account %+v", acc)
+			}
+			if v, ok := acc.Fields["Self__c"]; tc.self == nil && ok || tc.self != nil && v != tc.self {
+				t.Fatalf("Self__c = %v (%v), want %v", v, ok, tc.self)
+			}
+			if con.Fields["AccountId"] != (crm.ObjectRef{Key: "Account"}) || !reflect.DeepEqual(con.Requires, []string{"Account"}) {
+				t.Fatalf("contact %+v", con)
+			}
+		})
+	}
+	// object_configs may be empty: the account alone is pushed.
+	cfg.ObjectConfigs = nil
+	plan, err = mapping.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := plan.Map(lead(), mapping.Options{})
+	if err != nil || len(res.Objects) != 1 || res.Objects[0].Key != "Account" {
+		t.Fatalf("account only: %+v %v", res.Objects, err)
+	}
+}

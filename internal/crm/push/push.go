@@ -64,6 +64,12 @@ type Options struct {
 	// Providers defaults to DefaultProviders().
 	Providers map[string]ProviderFactory
 	Logger    zerolog.Logger
+	// Links are the integrations' per-franchise links; nil uses Store when
+	// it is also a crm.LinkStore.
+	Links crm.LinkStore
+	// Notifier posts link status changes to the integration's
+	// failure_notification_channel; nil sends none.
+	Notifier *crm.Notifier
 }
 
 // Pusher is safe for concurrent use; it caches compiled mapping plans per
@@ -89,6 +95,9 @@ func New(opts Options) (*Pusher, error) {
 	}
 	if opts.Providers == nil {
 		opts.Providers = DefaultProviders()
+	}
+	if opts.Links == nil {
+		opts.Links, _ = opts.Store.(crm.LinkStore)
 	}
 	return &Pusher{opts: opts, plans: map[string]cachedPlan{}}, nil
 }
@@ -181,6 +190,10 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return res, rejected(err.Error())
 	}
+	link, err := p.link(ctx, rec.HeronID, &in, req.Record, &creds)
+	if err != nil {
+		return res, err
+	}
 	prov, err := factory(crm.Connection{
 		IntegrationID: rec.HeronID, Provider: in.Provider, InstanceURL: in.InstanceURL,
 		APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: p.opts.HTTPClient,
@@ -203,7 +216,15 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	}
 	if pushErr != nil {
 		log.Warn().Err(pushErr).Int("pushed", len(pushed)).Msg("crm push failed")
+		if link != nil && crm.IsAuthFailure(pushErr) {
+			p.loginRequired(ctx, &in, link, pushErr)
+		}
 		return res, pushErr
+	}
+	if link != nil {
+		if err := p.opts.Links.MarkLinkSynced(ctx, link.IntegrationID, link.EndUserID, time.Now().UTC()); err != nil {
+			log.Warn().Err(err).Msg("recording the link's successful sync")
+		}
 	}
 	for _, o := range res.Objects {
 		ev := log.Info()

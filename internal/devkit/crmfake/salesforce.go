@@ -22,6 +22,58 @@ type Salesforce struct {
 	// RequiredFields per sObject, checked on create.
 	RequiredFields map[string][]string
 	records        map[string][]*sfRecord
+	// tokens, once any is issued, are the only access tokens accepted,
+	// until their expiry (zero: none); others answer 401
+	// INVALID_SESSION_ID like an expired session.
+	tokens map[string]time.Time
+	// refreshTokens are accepted by the OAuth token endpoint.
+	refreshTokens map[string]bool
+	refreshes     int
+	issuedTTL     time.Duration
+	now           func() time.Time
+}
+
+// IssueToken makes tok a valid access token for ttl (0: no expiry). From
+// the first issued token on, unknown tokens are refused.
+func (s *Salesforce) IssueToken(tok string, ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokens == nil {
+		s.tokens = map[string]time.Time{}
+	}
+	var exp time.Time
+	if ttl > 0 {
+		exp = s.clock().Add(ttl)
+	}
+	s.tokens[tok] = exp
+}
+
+// RevokeToken invalidates an access token (a password change, a revoked
+// connected app).
+func (s *Salesforce) RevokeToken(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tokens, tok)
+}
+
+func (s *Salesforce) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// tokenOK reports whether a bearer token is accepted; s.mu is held.
+func (s *Salesforce) tokenOK(auth string) bool {
+	tok, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || tok == "" {
+		return false
+	}
+	if s.tokens == nil {
+		return true
+	}
+	exp, ok := s.tokens[tok]
+	return ok && (exp.IsZero() || s.clock().Before(exp))
 }
 
 type sfRecord struct {
@@ -103,7 +155,11 @@ func (s *Salesforce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !sfVersion.MatchString(s.APIPath) {
 		s.violate("fake misconfigured: APIPath %q", s.APIPath)
 	}
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+	if r.URL.Path == sfTokenPath {
+		s.token(w, r, body)
+		return
+	}
+	if !s.tokenOK(r.Header.Get("Authorization")) {
 		writeJSONStatus(w, http.StatusUnauthorized, []any{map[string]any{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}})
 		return
 	}

@@ -5,6 +5,7 @@ package crmstore
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
 	"github.com/conecrm/automation-runtime/internal/store"
@@ -66,4 +67,79 @@ func (c *Store) List(ctx context.Context) ([]crm.Record, error) {
 // Update implements crm.Store.
 func (c *Store) Update(ctx context.Context, rec crm.Record) error {
 	return mapErr(c.s.UpdateCRM(ctx, toRow(rec)))
+}
+
+var _ crm.LinkStore = (*Store)(nil)
+
+func linkFromRow(r store.LinkRow) crm.Link {
+	return crm.Link{
+		IntegrationID: r.IntegrationID, EndUserID: r.EndUserID, ItemID: r.ItemID, EndUserName: r.EndUserName, Type: r.Type,
+		SealedCredentials: r.Sealed, Version: r.Version, Status: r.Status, StatusMessage: r.StatusMessage,
+		LastSuccessfulSync: r.LastSuccessfulSync, Created: r.CreatedAt, LastUpdated: r.UpdatedAt,
+	}
+}
+
+func linkErr(err error) error {
+	if errors.Is(err, store.ErrExists) {
+		return crm.ErrLinkItemTaken
+	}
+	return mapErr(err)
+}
+
+// PutLink implements crm.LinkStore.
+func (c *Store) PutLink(ctx context.Context, l crm.Link) (crm.Link, bool, error) {
+	r, created, err := c.s.PutLink(ctx, store.LinkRow{
+		IntegrationID: l.IntegrationID, EndUserID: l.EndUserID, ItemID: l.ItemID, EndUserName: l.EndUserName, Type: l.Type,
+		Sealed: l.SealedCredentials, UpdatedAt: l.LastUpdated,
+	}, crm.LinkActive)
+	if err != nil {
+		return crm.Link{}, false, linkErr(err)
+	}
+	return linkFromRow(r), created, nil
+}
+
+// GetLink implements crm.LinkStore.
+func (c *Store) GetLink(ctx context.Context, integrationID, itemID string) (crm.Link, error) {
+	r, err := c.s.GetLinkByItem(ctx, integrationID, itemID)
+	if err != nil {
+		return crm.Link{}, linkErr(err)
+	}
+	return linkFromRow(r), nil
+}
+
+// LinkFor implements crm.LinkStore.
+func (c *Store) LinkFor(ctx context.Context, integrationID, endUserID string) (crm.Link, error) {
+	r, err := c.s.GetLinkFor(ctx, integrationID, endUserID)
+	if err != nil {
+		return crm.Link{}, linkErr(err)
+	}
+	return linkFromRow(r), nil
+}
+
+// ListLinks implements crm.LinkStore.
+func (c *Store) ListLinks(ctx context.Context, integrationID string) ([]crm.Link, error) {
+	rows, err := c.s.ListLinks(ctx, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crm.Link, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, linkFromRow(r))
+	}
+	return out, nil
+}
+
+// SetLinkStatus implements crm.LinkStore.
+func (c *Store) SetLinkStatus(ctx context.Context, integrationID, endUserID string, version int64, status, message string, now time.Time) (bool, error) {
+	return c.s.SetLinkStatus(ctx, integrationID, endUserID, version, status, message, now)
+}
+
+// MarkLinkSynced implements crm.LinkStore.
+func (c *Store) MarkLinkSynced(ctx context.Context, integrationID, endUserID string, now time.Time) error {
+	return c.s.MarkLinkSynced(ctx, integrationID, endUserID, now)
+}
+
+// ReplaceLinkCredentials implements crm.LinkStore.
+func (c *Store) ReplaceLinkCredentials(ctx context.Context, integrationID, endUserID string, version int64, sealed []byte, now time.Time) (int64, bool, error) {
+	return c.s.ReplaceLinkCredentials(ctx, integrationID, endUserID, version, sealed, now)
 }

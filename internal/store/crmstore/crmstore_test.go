@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/crm/crmtest"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
@@ -43,5 +44,11 @@ func TestCRMStore(t *testing.T) {
 		if err != nil || len(list) != 1 || string(list[0].Integration) != `{"crm":"hubspot"}` || list[0].SealedCredentials != nil {
 			t.Fatalf("list %+v %v", list, err)
 		}
+	})
+}
+
+func TestLinkStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+		crmtest.LinkStoreContract(t, crmstore.New(open(t)))
 	})
 }
