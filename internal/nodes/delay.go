@@ -180,18 +180,54 @@ func (w weekdays) allows(d time.Weekday) bool {
 }
 
 // nextClock returns the first instant at or after t whose local wall time is
-// c on an allowed day. time.Date normalises a wall time that does not exist
-// (spring forward), so 02:30 on that day becomes 03:30.
+// c on an allowed day (wallClock states the daylight-saving rules).
 func nextClock(t time.Time, c clock, days weekdays, loc *time.Location) time.Time {
 	local := t.In(loc)
 	for i := 0; i < 8; i++ {
 		day := local.AddDate(0, 0, i)
-		cand := time.Date(day.Year(), day.Month(), day.Day(), c.h, c.m, 0, 0, loc)
+		cand := wallClock(day.Year(), day.Month(), day.Day(), c, loc)
 		if !cand.Before(t) && days.allows(cand.Weekday()) {
 			return cand
 		}
 	}
 	return t
+}
+
+// wallClock is the instant at which the local clock shows c on that day.
+// time.Date leaves two cases unspecified, so they are settled here:
+//   - c does not exist (the spring-forward gap): the time is taken in the
+//     offset in force before the gap, i.e. moved forward by the gap (02:30
+//     becomes 03:30 after a one-hour jump);
+//   - c happens twice (fall back): the first occurrence.
+func wallClock(y int, m time.Month, d int, c clock, loc *time.Location) time.Time {
+	cand := time.Date(y, m, d, c.h, c.m, 0, 0, loc)
+	start, _ := cand.ZoneBounds()
+	if start.IsZero() {
+		return cand
+	}
+	_, offCur := cand.Zone()
+	_, offPrev := start.Add(-time.Second).Zone()
+	wall := time.Date(y, m, d, c.h, c.m, 0, 0, time.UTC)
+	if lh, lm := cand.Hour(), cand.Minute(); lh != c.h || lm != c.m {
+		// In the gap: the wall time read in the earlier offset.
+		_, off := cand.Add(-2 * time.Duration(abs(offCur-offPrev)) * time.Second).Zone()
+		return wall.Add(-time.Duration(off) * time.Second).In(loc)
+	}
+	if offPrev > offCur {
+		// Fall back: the same wall time in the earlier (larger) offset, if
+		// it falls before the transition, is the first occurrence.
+		if first := wall.Add(-time.Duration(offPrev) * time.Second); first.Before(start) {
+			return first.In(loc)
+		}
+	}
+	return cand
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // intoBusinessHours returns t if it falls inside opening hours, else the
