@@ -335,7 +335,7 @@ func TestConsole(t *testing.T) {
 			t.Fatal(err)
 		}
 		if f.Type != runlog.FailureType || f.AutomationID != "console-follow-up" || f.LeadID != lead9 || f.NodeID != "dms" || f.FranchiseID != franchise ||
-			!strings.Contains(f.Error, "HTTP 422") || !strings.HasPrefix(f.RunURL, "http://temporal-ui.test:8233/namespaces/"+e.stack.Namespace+"/workflows/") {
+			f.Error != "node dms (Push to the dealer DMS) failed: node dms: webhook answered HTTP 422" || !strings.HasPrefix(f.RunURL, "http://temporal-ui.test:8233/namespaces/"+e.stack.Namespace+"/workflows/") {
 			t.Fatalf("notification %s", n.body)
 		}
 		// Only ids: nothing from the lead beyond its id.

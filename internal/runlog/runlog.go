@@ -176,7 +176,7 @@ func (r *Recorder) record(ctx context.Context, ex *workflowpb.WorkflowExecutionI
 				_ = canceled.Details(&res)
 			}
 		case errors.As(err, &app):
-			o.Error = app.Error()
+			o.Error = app.Message() // the run's own message, not the cause chain (worker identities, event ids)
 			if app.HasDetails() {
 				if derr := app.Details(&res); derr != nil {
 					r.Log.Warn().Err(derr).Str("workflow_id", wid).Msg("run log: failure details unreadable")
