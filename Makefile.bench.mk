@@ -18,6 +18,9 @@ bench: $(TEMPORAL)
 
 # 300 enrolments under worker SIGKILLs, a dev server restart, 30% failing
 # ConeCRM/CRM responses and triple deliveries; non-zero exit on any mismatch.
+# With the sandbox ignoring Idempotency-Key (exactly once without the header):
+# make chaos CHAOS_FLAGS='-ignore-idempotency -runs 100'
+# (or SANDBOX_IGNORE_IDEMPOTENCY=1 make chaos).
 chaos: $(TEMPORAL)
 	@mkdir -p $(ARTIFACTS)/chaos
 	$(GO) build -o $(BIN)/chaos ./cmd/chaos

@@ -39,7 +39,20 @@ func (a *Activities) CreateTask(ctx context.Context, in CreateTaskInput) (Create
 	if err := a.needConeCRM(in.NodeID); err != nil {
 		return CreateTaskOutput{}, err
 	}
-	task, err := a.ConeCRM.CreateTask(ctx, in.Task, in.IdempotencyKey)
+	req := in.Task
+	marker := conecrm.Marker(in.IdempotencyKey)
+	req.Note = conecrm.WithMarker(req.Note, "\n\n", marker, conecrm.MaxNoteLength)
+	if marker != "" && retrying(ctx) {
+		earlier, err := a.findEarlierTask(ctx, in.NodeID, marker, req)
+		if err != nil {
+			return CreateTaskOutput{}, coneCRMError(in.NodeID, err)
+		}
+		if earlier != nil {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("task_id", earlier.ID).Msg("task created by an earlier attempt")
+			return CreateTaskOutput{TaskID: earlier.ID, Type: earlier.Type}, nil
+		}
+	}
+	task, err := a.ConeCRM.CreateTask(ctx, req, in.IdempotencyKey)
 	if err != nil {
 		return CreateTaskOutput{}, coneCRMError(in.NodeID, err)
 	}
@@ -57,6 +70,9 @@ type CopyLeadInput struct {
 	FranchiseID    string `json:"franchiseId,omitempty" validate:"omitempty,uuid"`
 	ContactID      string `json:"contactId" validate:"required,uuid"`
 	AccountID      string `json:"accountId,omitempty" validate:"omitempty,uuid"`
+	// SourceSubject is the lead's subject, which the copy keeps when
+	// Subject is empty; the copy's subject carries the retry marker.
+	SourceSubject string `json:"sourceSubject,omitempty"`
 }
 
 // CopyLeadOutput is stored under steps.<nodeId>.
@@ -74,10 +90,26 @@ func (a *Activities) CopyLead(ctx context.Context, in CopyLeadInput) (CopyLeadOu
 	if err := a.needConeCRM(in.NodeID); err != nil {
 		return CopyLeadOutput{}, err
 	}
+	subject := in.Subject
+	if subject == "" {
+		subject = in.SourceSubject
+	}
+	marker := conecrm.Marker(in.IdempotencyKey)
+	subject = conecrm.WithMarker(subject, " ", marker, conecrm.MaxSubjectLength)
+	if marker != "" && retrying(ctx) {
+		earlier, err := a.findEarlierCopy(ctx, in.NodeID, marker, in.ContactID)
+		if err != nil {
+			return CopyLeadOutput{}, coneCRMError(in.NodeID, err)
+		}
+		if earlier != nil {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("copy_id", earlier.ID).Msg("lead copied by an earlier attempt")
+			return CopyLeadOutput{LeadID: earlier.ID, SourceLeadID: in.LeadID, StageID: conecrm.RefID(earlier.Stage)}, nil
+		}
+	}
 	data := conecrm.CopyLeadData{
 		Contact:    conecrm.Ref(in.ContactID),
 		Account:    conecrm.Ref(in.AccountID),
-		Subject:    in.Subject,
+		Subject:    subject,
 		Department: conecrm.Ref(in.DepartmentID),
 		Franchise:  conecrm.Ref(in.FranchiseID),
 	}
@@ -142,6 +174,18 @@ func (a *Activities) MoveStage(ctx context.Context, in MoveStageInput) (MoveStag
 	if current == in.StageID {
 		a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead already in stage")
 		return out, nil
+	}
+	if retrying(ctx) {
+		// An earlier attempt may have moved the lead and lost the answer.
+		now, err := a.stageNow(ctx, in.LeadID)
+		if err != nil {
+			return MoveStageOutput{}, coneCRMError(in.NodeID, err)
+		}
+		if now == in.StageID {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("stage_id", in.StageID).Msg("lead moved by an earlier attempt")
+			out.Moved = true
+			return out, nil
+		}
 	}
 	if _, err := a.ConeCRM.MoveLeadToStage(ctx, in.LeadID, in.StageID, in.IdempotencyKey); err != nil {
 		return MoveStageOutput{}, coneCRMError(in.NodeID, err)

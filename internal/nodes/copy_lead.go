@@ -56,6 +56,7 @@ func (n *CopyLead) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 		FranchiseID:    r.uuid("franchise", n.franchise, ""),
 		ContactID:      r.uuid("contact", n.contact, leadRef(v.Lead, "contact")),
 		AccountID:      r.uuid("account", n.account, leadRef(v.Lead, "account")),
+		SourceSubject:  stringAt(v.Lead, "subject"),
 	}
 	if in.ContactID == "" {
 		r.fail("contact", "the lead has no contact and none is set")

@@ -90,6 +90,10 @@ type Options struct {
 	// Deadline bounds the whole run; runs still open then are stuck.
 	Deadline time.Duration
 	Seed     uint64
+	// IgnoreIdempotency makes the ConeCRM sandbox ignore Idempotency-Key,
+	// as a ConeCRM without the header would: exactly once then rests on
+	// the actions finding what an earlier attempt created.
+	IgnoreIdempotency bool
 	// Dir holds the dev server's SQLite file and logs.
 	Dir string
 	// WorkerCmd starts a worker process (bench.RunWorker).
@@ -112,6 +116,7 @@ type Count struct {
 // Summary is what a chaos run found.
 type Summary struct {
 	Runs                 int              `json:"runs"`
+	IgnoreIdempotency    bool             `json:"ignore_idempotency"`
 	Completed            int              `json:"completed"`
 	PathMatches          int              `json:"path_matches"`
 	Stuck                int              `json:"stuck"`
@@ -135,6 +140,9 @@ func (s *Summary) OK() bool { return len(s.Problems) == 0 }
 func (s *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaos: %d runs, %d completed, %d on their dry-run path, %d stuck, in %.0f s\n", s.Runs, s.Completed, s.PathMatches, s.Stuck, s.Seconds)
+	if s.IgnoreIdempotency {
+		b.WriteString("  ConeCRM sandbox ignoring Idempotency-Key\n")
+	}
 	fmt.Fprintf(&b, "  worker SIGKILLs %d (restarts %d), dev server restarts %d\n", s.Kills, s.WorkerRestarts, s.ServerRestarts)
 	kinds := make([]string, 0, len(s.FaultsInjected))
 	total := 0
@@ -221,6 +229,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := h.fakes.Sandbox.SetFaults(sandboxFaults(o.FaultRate, o.Seed)); err != nil {
 		return nil, err
 	}
+	h.fakes.Sandbox.SetIgnoreIdempotency(o.IgnoreIdempotency)
+	h.sum.IgnoreIdempotency = o.IgnoreIdempotency
 
 	// Expected ends, from dry runs of the same inputs.
 	doc := Automation(o.Delay, o.WaitTimeout)

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/conecrm/automation-runtime/internal/devkit/bench"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 )
 
 // Main runs `chaos` (cmd/chaos); `chaos worker` is the worker process.
 func Main(args []string, stdout, stderr io.Writer) int {
 	d := Defaults()
+	d.IgnoreIdempotency = sandbox.IgnoreIdempotencyFromEnv()
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&d.Runs, "runs", d.Runs, "enrolments")
@@ -29,6 +31,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&d.WaitTimeout, "wait-timeout", d.WaitTimeout, "the automation's wait_for_event timeout")
 	fs.DurationVar(&d.Deadline, "deadline", d.Deadline, "runs still open after this are stuck")
 	fs.Uint64Var(&d.Seed, "seed", d.Seed, "random seed (faults, kills, branches)")
+	fs.BoolVar(&d.IgnoreIdempotency, "ignore-idempotency", d.IgnoreIdempotency, "the ConeCRM sandbox ignores Idempotency-Key (default from "+sandbox.EnvIgnoreIdempotency+")")
 	out := fs.String("out", "artifacts/chaos", "directory for the dev server's files, logs and summary.json")
 	if err := fs.Parse(args); err != nil {
 		return 2

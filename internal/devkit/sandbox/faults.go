@@ -293,7 +293,8 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 }
 
 // NewFromEnv returns New(token, opts...) with the fault configuration of
-// SANDBOX_FAULTS when it is set, for `make run` and the chaos harness.
+// SANDBOX_FAULTS when it is set, and ignoring Idempotency-Key when
+// SANDBOX_IGNORE_IDEMPOTENCY is 1, for `make run` and the chaos harness.
 func NewFromEnv(token string, opts ...Option) (*Server, error) {
 	cfg, ok, err := FaultsFromEnv()
 	if err != nil {
@@ -301,6 +302,9 @@ func NewFromEnv(token string, opts ...Option) (*Server, error) {
 	}
 	if ok {
 		opts = append(opts, WithFaults(cfg))
+	}
+	if IgnoreIdempotencyFromEnv() {
+		opts = append(opts, WithIgnoreIdempotency())
 	}
 	return New(token, opts...), nil
 }

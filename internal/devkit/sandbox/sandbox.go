@@ -77,7 +77,10 @@ func WithLenientReferences() Option { return func(s *Server) { s.lenient = true 
 type Server struct {
 	token   string
 	lenient bool
-	mux     *http.ServeMux
+	// ignoreIdem makes every request run even when it carries an
+	// Idempotency-Key already seen (guarded by mu).
+	ignoreIdem bool
+	mux        *http.ServeMux
 
 	mu         sync.Mutex
 	stages     []conecrm.Stage
@@ -122,6 +125,7 @@ func New(token string, opts ...Option) *Server {
 	s.mux.HandleFunc("GET /api/stage/{id}", s.getStage)
 	s.mux.HandleFunc("GET /api/contact/{contact}/lead/open", s.openLeads)
 	s.mux.HandleFunc("PATCH /api/account/{account}", s.patchAccount)
+	s.mux.HandleFunc("POST /api/query-builder/filter/{entity}", s.filter)
 
 	s.mux.HandleFunc("GET /sandbox/requests", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Requests()) })
 	s.mux.HandleFunc("GET /sandbox/tasks", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, s.Tasks()) })
@@ -143,6 +147,8 @@ func New(token string, opts ...Option) *Server {
 		}
 		writeJSON(w, http.StatusOK, s.Faults())
 	})
+	s.mux.HandleFunc("GET /sandbox/idempotency", s.getIdempotency)
+	s.mux.HandleFunc("PUT /sandbox/idempotency", s.putIdempotency)
 	s.mux.HandleFunc("POST /sandbox/reset", func(w http.ResponseWriter, _ *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -265,7 +271,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	key := r.Header.Get("Idempotency-Key")
-	if key == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+	s.mu.Lock()
+	ignore := s.ignoreIdem
+	s.mu.Unlock()
+	if key == "" || ignore || r.Method == http.MethodGet || r.Method == http.MethodHead {
 		s.mux.ServeHTTP(buf, r)
 		if inj.kind == FaultDrop {
 			fail(inj.kind, false)
