@@ -59,17 +59,22 @@ func dev([]string) int {
 	if os.Getenv("CONECRM_BASE_URL") == "" {
 		token := envOr("CONECRM_TOKEN", "sandbox-token")
 		os.Setenv("CONECRM_TOKEN", token)
+		// SANDBOX_FAULTS and SANDBOX_IGNORE_IDEMPOTENCY configure it.
+		sbx, err := sandbox.NewFromEnv(token)
+		if err != nil {
+			return fatal(log, err, "ConeCRM sandbox configuration")
+		}
 		addr := envOr("SANDBOX_ADDR", "127.0.0.1:8090")
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			log.Error().Err(err).Str("addr", addr).Msg("cannot start the ConeCRM sandbox")
 			return 1
 		}
-		sb := &http.Server{Handler: sandbox.New(token), ReadHeaderTimeout: 10 * time.Second}
+		sb := &http.Server{Handler: sbx, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = sb.Serve(l) }()
 		defer sb.Close()
 		os.Setenv("CONECRM_BASE_URL", "http://"+addr)
-		log.Info().Str("url", "http://"+addr).Msg("ConeCRM sandbox started (requests at /sandbox/requests)")
+		log.Info().Str("url", "http://"+addr).Bool("ignores_idempotency_key", sbx.IgnoresIdempotency()).Msg("ConeCRM sandbox started (requests at /sandbox/requests)")
 	}
 
 	// Demo credentials, unless the environment sets real ones.
