@@ -399,6 +399,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	if err != nil {
 		return fail(0, err)
 	}
+	// net/http resends a request that carries Idempotency-Key by itself
+	// when a reused connection dies before the answer. A ConeCRM that
+	// ignores the header would run it twice inside one attempt, where the
+	// retry's search for an earlier create (activities) cannot step in;
+	// without GetBody the transport leaves the retry to the activity.
+	req.GetBody = nil
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if cl.body != nil {

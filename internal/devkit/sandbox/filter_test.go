@@ -111,3 +111,25 @@ func TestIgnoreIdempotency(t *testing.T) {
 		t.Errorf("%s=1: ignore %v, %v", EnvIgnoreIdempotency, s.IgnoresIdempotency(), err)
 	}
 }
+
+// TestDroppedAnswerIsNotResentByTheTransport: net/http would resend a
+// request carrying Idempotency-Key on its own when a reused keep-alive
+// connection dies before the answer; with the key ignored that made a
+// second task inside one activity attempt. The client turns that off, so
+// the dropped answer is an error (the activity's retry then searches).
+func TestDroppedAnswerIsNotResentByTheTransport(t *testing.T) {
+	s, c := start(t, WithIgnoreIdempotency())
+	ctx := context.Background()
+	if _, err := c.ListStages(ctx); err != nil { // a keep-alive connection to reuse
+		t.Fatal(err)
+	}
+	if err := s.AddFault(Fault{Route: "POST /api/task", Kind: FaultDrop, Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTask(ctx, conecrm.TaskRequest{Assignee: UserSam, Title: "Call Alice"}, "key-1"); err == nil {
+		t.Error("the dropped answer was not reported")
+	}
+	if n := len(s.Tasks()); n != 1 {
+		t.Fatalf("%d tasks after one call whose answer was dropped, want 1", n)
+	}
+}
