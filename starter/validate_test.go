@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conecrm/automation-runtime/internal/nodes"
 )
 
 // validDoc is a small valid automation; bad documents are variations of it.
@@ -65,7 +67,7 @@ func TestValidateProblems(t *testing.T) {
 	}{
 		{"malformed JSON", "{\n  \"name\": \"x\",\n  \"nodes\": [\n", "malformed JSON at line 4, column 1: unexpected end of JSON input"},
 		{"unknown node type", strings.Replace(validDoc, `"type": "end"`, `"type": "finish"`, 1),
-			`node done: nodes[3].type: unknown node type "finish" (one of condition, copy_lead, create_task, delay, end, move_stage, push_to_crm, switch, trigger, wait_for_event, webhook)`},
+			`node done: nodes[3].type: unknown node type "finish" (one of ` + strings.Join(nodes.Builtin().Types(), ", ") + `)`},
 		{"edge to a missing node", strings.Replace(validDoc, `"source": "call", "target": "done"`, `"source": "call", "target": "gone"`, 1) + "",
 			`edge e4: edges[3].target: target node "gone" does not exist`},
 		{"CEL that does not compile", strings.Replace(validDoc, `lead.priority >= 3`, `lead.priority >=`, 1),

@@ -117,6 +117,9 @@ func examples(t *testing.T) []example {
 			fail:  map[string]string{"push-salesforce": "REQUEST_LIMIT_EXCEEDED"},
 			check: wantPath("start", "to-negotiation", "push-salesforce", "sync-failed", "failed")},
 		{name: "web-lead-call-escalate", file: "web-lead-call-escalate.json", ev: sbEvent("evt-1", "LEAD_CREATED", nil), cancel: true, check: wantCancelled},
+		{name: "test-drive-rebooked", file: "test-drive-rebooked.json", ev: sbEvent("evt-1", "LEAD_STAGE_CHANGED", stage(sandbox.StageTestDrive)),
+			signals: []event.Lead{sbEvent("evt-2", "LEAD_UPDATED", map[string]any{"stage": map[string]any{"id": sandbox.StageTestDrive}, "testDriveDate": "2026-12-05T15:00:00Z"})},
+			check:   wantPath("start", "prepare", "wait-rebooked", "move-meeting", "rebooked")},
 	}
 	local := []example{
 		{name: "local-short-waits", doc: func(t *testing.T) []byte {

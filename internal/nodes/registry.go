@@ -198,6 +198,7 @@ var builtin = func() *Registry {
 		delayDef,
 		waitForEventDef,
 		createTaskDef,
+		updateTaskDef,
 		copyLeadDef,
 		moveStageDef,
 		pushToCRMDef,

@@ -100,6 +100,7 @@ func TestExampleFilters(t *testing.T) {
 		{name: "lost-lead-reengagement", lead: map[string]any{"stage": stage("0192f0a0-0002-7000-8000-000000000006")}},
 		{name: "qualified-lead-hubspot", lead: map[string]any{"priority": 3.0}, previous: map[string]any{"priority": 1.0}},
 		{name: "brand-specialist-routing", lead: map[string]any{"makeStr": "Toyota"}},
+		{name: "test-drive-rebooked", lead: map[string]any{"stage": stage("0192f0a0-0002-7000-8000-000000000003")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			trig := loadExample(t, tc.name).Trigger()

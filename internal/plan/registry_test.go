@@ -16,7 +16,7 @@ import (
 
 func TestBuiltinRegistry(t *testing.T) {
 	reg := nodes.Builtin()
-	want := []string{"condition", "copy_lead", "create_task", "delay", "end", "move_stage", "push_to_crm", "switch", "trigger", "wait_for_event", "webhook"}
+	want := []string{"condition", "copy_lead", "create_task", "delay", "end", "move_stage", "push_to_crm", "switch", "trigger", "update_task", "wait_for_event", "webhook"}
 	if got := reg.Types(); !reflect.DeepEqual(got, want) {
 		t.Errorf("types %v, want %v", got, want)
 	}
@@ -55,7 +55,7 @@ func TestBuilderData(t *testing.T) {
 	b := nodes.Builtin().BuilderData()
 	want := nodes.BuilderData{
 		Triggers:   []string{"LEAD_CREATED", "LEAD_UPDATED", "LEAD_STAGE_CHANGED", "LEAD_ASSIGNED", "LEAD_CLOSED"},
-		Actions:    []string{"copy_lead", "create_task", "move_stage", "push_to_crm", "webhook"},
+		Actions:    []string{"copy_lead", "create_task", "move_stage", "push_to_crm", "update_task", "webhook"},
 		Conditions: []string{"condition", "switch"},
 		Flow:       []string{"delay", "end", "trigger", "wait_for_event"},
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
+	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
@@ -139,7 +140,7 @@ func validationRules() []rule {
 		{name: "unknown node type",
 			bad:  chain(node("x", "send_fax", obj{"label": "Fax"})),
 			good: chain(node("x", "delay", obj{"label": "Wait", "duration": "1h"})),
-			want: validate.Problem{NodeID: "x", Path: "nodes[1].type", Message: `unknown node type "send_fax" (one of condition, copy_lead, create_task, delay, end, move_stage, push_to_crm, switch, trigger, wait_for_event, webhook)`}},
+			want: validate.Problem{NodeID: "x", Path: "nodes[1].type", Message: `unknown node type "send_fax" (one of ` + strings.Join(nodes.Builtin().Types(), ", ") + `)`}},
 		{name: "data of the wrong JSON type",
 			bad:  chain(task(obj{"title": 42})),
 			good: chain(task(obj{"title": "42"})),

@@ -119,6 +119,7 @@ func New(token string, opts ...Option) *Server {
 	s := &Server{token: token, mux: http.NewServeMux(), rng: rand.New(rand.NewPCG(0, 0x9e3779b97f4a7c15))}
 	s.reset()
 	s.mux.HandleFunc("POST /api/task", s.createTask)
+	s.mux.HandleFunc("PATCH /api/task/{task}", s.updateTask)
 	s.mux.HandleFunc("POST /api/lead/{lead}/copy", s.copyLead)
 	s.mux.HandleFunc("PATCH /api/lead/{lead}", s.patchLead)
 	s.mux.HandleFunc("GET /api/stage", s.listStages)
@@ -388,6 +389,103 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		Assignee: conecrm.Ref(req.Assignee), Connection: conecrm.Ref(req.Connection), Contact: conecrm.Ref(req.Contact), Account: conecrm.Ref(req.Account)}
 	s.tasks = append(s.tasks, t)
 	writeJSON(w, http.StatusOK, t)
+}
+
+// ForeignTaskID is a task of another tenant: it exists, and updating it is
+// answered 403 as the seed documents.
+const ForeignTaskID = "0192f0a0-0008-7000-8000-0000000000ff"
+
+// updateTask is the seed's PATCH /api/task/{task}. The body is a
+// TaskRequest, so assignee and title are required; the other fields change
+// only when present (null clears them). A 400 answers a JSON string naming
+// the field, the seed's "title This value should not be blank."; 403 and
+// 404 have no body.
+func (s *Server) updateTask(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("task")
+	if id == ForeignTaskID {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := slices.IndexFunc(s.tasks, func(t conecrm.Task) bool { return t.ID == id })
+	if i < 0 {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	var req conecrm.TaskRequest
+	var present map[string]json.RawMessage
+	if err := decodeStrict(bytes.NewReader(body), &req); err != nil || json.Unmarshal(body, &present) != nil {
+		writeJSON(w, http.StatusBadRequest, "Invalid JSON")
+		return
+	}
+	t := s.tasks[i]
+	set := func(field string, apply func()) {
+		if _, ok := present[field]; ok {
+			apply()
+		}
+	}
+	set("type", func() { t.Type = req.Type })
+	set("start", func() { t.Start = req.Start })
+	set("end", func() { t.End = req.End })
+	set("note", func() { t.Note = req.Note })
+	set("contact", func() { t.Contact = conecrm.Ref(req.Contact) })
+	set("account", func() { t.Account = conecrm.Ref(req.Account) })
+	set("connection", func() { t.Connection = conecrm.Ref(req.Connection) })
+	t.Assignee, t.Title = conecrm.Ref(req.Assignee), req.Title
+	if msg := s.taskProblem(t); msg != "" {
+		writeJSON(w, http.StatusBadRequest, msg)
+		return
+	}
+	s.tasks[i] = t
+	writeJSON(w, http.StatusOK, t)
+}
+
+// taskProblem is the first problem of an updated task, worded as the seed's
+// 400 ("<field> <message>"), or "".
+func (s *Server) taskProblem(t conecrm.Task) string {
+	known := func(field, id string, exists bool) string {
+		if _, err := uuid.Parse(id); err != nil || (!exists && !s.lenient) {
+			return field + " This value is not valid."
+		}
+		return ""
+	}
+	_, user := s.users[conecrm.RefID(t.Assignee)]
+	_, contact := s.contacts[conecrm.RefID(t.Contact)]
+	_, lead := s.leads[conecrm.RefID(t.Connection)]
+	switch {
+	case t.Assignee == nil:
+		return "assignee This value should not be blank."
+	case strings.TrimSpace(t.Title) == "":
+		return "title This value should not be blank."
+	case t.Type != "" && !slices.Contains(conecrm.TaskTypes, t.Type):
+		return "type The value you selected is not a valid choice."
+	case len([]rune(t.Title)) > conecrm.MaxTitleLength:
+		return fmt.Sprintf("title This value is too long. It should have %d characters or less.", conecrm.MaxTitleLength)
+	case len([]rune(t.Note)) > conecrm.MaxNoteLength:
+		return fmt.Sprintf("note This value is too long. It should have %d characters or less.", conecrm.MaxNoteLength)
+	case t.Start != nil && t.End != nil && t.End.Before(*t.Start):
+		return "end This value should be greater than or equal to start."
+	}
+	for _, p := range []string{
+		known("assignee", conecrm.RefID(t.Assignee), user),
+		optional(t.Contact, func(id string) string { return known("contact", id, contact) }),
+		optional(t.Account, func(id string) string { return known("account", id, s.accounts[id] != nil) }),
+		optional(t.Connection, func(id string) string { return known("connection", id, lead) }),
+	} {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+func optional(ref *conecrm.IDRef, check func(string) string) string {
+	if ref == nil {
+		return ""
+	}
+	return check(ref.ID)
 }
 
 func (s *Server) copyLead(w http.ResponseWriter, r *http.Request) {

@@ -331,3 +331,71 @@ func TestNewFromEnv(t *testing.T) {
 		t.Error("bad configuration accepted")
 	}
 }
+
+// TestUpdateTask is the seed's PATCH /api/task/{task}: a whole TaskRequest,
+// 400 with a JSON string naming the field, 403 and 404 without a body, and
+// fields left out kept.
+func TestUpdateTask(t *testing.T) {
+	ctx := context.Background()
+	s, c := start(t)
+	task, err := c.CreateTask(ctx, conecrm.TaskRequest{Type: "CALL", Assignee: UserSam, Title: "Call Alice", Note: "Asked for a call", Contact: ContactAlice, Connection: LeadAlice}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)
+	got, err := c.UpdateTask(ctx, task.ID, conecrm.TaskRequest{Type: "MEETING", Assignee: UserMarc, Title: "Meet Alice", Start: &at}, "u1")
+	if err != nil || got.ID != task.ID || got.Type != "MEETING" || got.Title != "Meet Alice" || got.Start == nil || !got.Start.Equal(at) ||
+		conecrm.RefID(got.Assignee) != UserMarc || got.Note != "Asked for a call" || conecrm.RefID(got.Contact) != ContactAlice || conecrm.RefID(got.Connection) != LeadAlice {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if tasks := s.Tasks(); len(tasks) != 1 || tasks[0].Title != "Meet Alice" {
+		t.Fatalf("stored %+v", tasks)
+	}
+
+	raw := func(id, body string) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPatch, "/api/task/"+id, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer secret")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code, strings.TrimSpace(w.Body.String())
+	}
+	for _, tc := range []struct {
+		name, id, body string
+		status         int
+		want           string
+	}{
+		{"title blank", task.ID, `{"assignee":"` + UserSam + `","title":" "}`, 400, `"title This value should not be blank."`},
+		{"assignee missing", task.ID, `{"title":"x"}`, 400, `"assignee This value should not be blank."`},
+		{"assignee unknown", task.ID, `{"assignee":"` + ContactAlice + `","title":"x"}`, 400, `"assignee This value is not valid."`},
+		{"type not a choice", task.ID, `{"assignee":"` + UserSam + `","title":"x","type":"FAX"}`, 400, `"type The value you selected is not a valid choice."`},
+		{"title too long", task.ID, `{"assignee":"` + UserSam + `","title":"` + strings.Repeat("x", 256) + `"}`, 400, `"title This value is too long. It should have 255 characters or less."`},
+		{"ends before the kept start", task.ID, `{"assignee":"` + UserSam + `","title":"x","end":"2026-03-04T08:00:00Z"}`, 400, `"end This value should be greater than or equal to start."`},
+		{"unknown contact", task.ID, `{"assignee":"` + UserSam + `","title":"x","contact":"` + UserSam + `"}`, 400, `"contact This value is not valid."`},
+		{"unknown field", task.ID, `{"assignee":"` + UserSam + `","title":"x","taskDone":true}`, 400, `"Invalid JSON"`},
+		{"unknown task", "0192f0a0-0009-7000-8000-000000000009", `{"assignee":"` + UserSam + `","title":"x"}`, 404, ""},
+		{"another tenant's task", ForeignTaskID, `{"assignee":"` + UserSam + `","title":"x"}`, 403, ""},
+		{"null clears the start", task.ID, `{"assignee":"` + UserMarc + `","title":"Meet Alice","start":null}`, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := raw(tc.id, tc.body)
+			if status != tc.status || (tc.want != "" && body != tc.want) || (tc.status != 200 && tc.want == "" && body != "") {
+				t.Errorf("%d %s, want %d %s", status, body, tc.status, tc.want)
+			}
+		})
+	}
+	if tasks := s.Tasks(); tasks[0].Start != nil || tasks[0].Title != "Meet Alice" {
+		t.Errorf("after the rejected updates and the start cleared: %+v", tasks[0])
+	}
+
+	// Idempotency-Key: a replay answers the first response, another body 422.
+	if _, err := c.UpdateTask(ctx, task.ID, conecrm.TaskRequest{Type: "MEETING", Assignee: UserMarc, Title: "Meet Alice", Start: &at}, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateTask(ctx, task.ID, conecrm.TaskRequest{Assignee: UserMarc, Title: "Other"}, "u1"); status(err) != 422 {
+		t.Errorf("reused key with another body: %v, want 422", err)
+	}
+	if st := s.Stats(); st.Replayed != 1 {
+		t.Errorf("%+v", st)
+	}
+}
