@@ -47,7 +47,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   starter [serve]                      serve POST /events and /api/* on STARTER_ADDR (default 127.0.0.1:8080)
   starter validate [--json] FILE...    check automation documents; exit 1 on any problem
-  starter trigger --event FILE [--url URL | --direct] [--new-ids [--new-lead]]
+  starter trigger --event FILE [--url URL | --direct] [--new-ids | --new-lead]
                                        sign (EVENTS_SIGNING_SECRET) and post a lead event,
                                        or (--direct) match and start it from this process
   starter import DIR                   import DIR/*.json into the store (idempotent)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/conecrm"
+	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/starter/server"
@@ -88,13 +90,13 @@ func TestTriggerSignsAndPosts(t *testing.T) {
 		t.Fatalf("output %q", out.String())
 	}
 	out.Reset()
-	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL, "--new-ids", "--new-lead"}); code != 0 {
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL, "--new-ids"}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	var ev map[string]any
 	_ = json.Unmarshal(got, &ev)
-	if ev["id"] == "e1" || ev["lead"].(map[string]any)["id"] == "l1" {
-		t.Fatalf("--new-ids --new-lead kept the ids: %s", got)
+	if ev["id"] == "e1" || ev["lead"].(map[string]any)["id"] != "l1" {
+		t.Fatalf("--new-ids: want a new event id for the same lead: %s", got)
 	}
 	t.Setenv(ingest.SecretEnv, "wrong")
 	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", srv.URL}); code != 1 {
@@ -103,6 +105,65 @@ func TestTriggerSignsAndPosts(t *testing.T) {
 	t.Setenv(ingest.SecretEnv, "")
 	if code := triggerCmd(&out, &errOut, []string{"--event", file}); code != 2 {
 		t.Fatalf("no secret: exit %d, want 2", code)
+	}
+}
+
+// --new-lead creates the lead in ConeCRM (here the sandbox, which rejects
+// tasks for leads it does not hold) and sends the event for it, so the
+// run's task for the lead is accepted.
+func TestTriggerNewLeadCreatesTheLead(t *testing.T) {
+	secret := "trigger-secret"
+	var got []byte
+	starter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		_, _ = w.Write([]byte(`{"eventId":"x","automations":[]}`))
+	}))
+	defer starter.Close()
+	sb := sandbox.New("sb-token")
+	sbSrv := httptest.NewServer(sb)
+	defer sbSrv.Close()
+	file := filepath.Join(t.TempDir(), "ev.json")
+	_ = os.WriteFile(file, []byte(`{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z",
+		"lead":{"id":"`+sandbox.LeadAlice+`","subject":"Test drive","category":"CAR","contact":{"id":"`+sandbox.ContactAlice+`"},"franchise":{"id":"`+sandbox.FranchiseMontreal+`"}}}`), 0o644)
+	t.Setenv(ingest.SecretEnv, secret)
+
+	var out, errOut bytes.Buffer
+	t.Setenv("CONECRM_BASE_URL", "")
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", starter.URL, "--new-lead"}); code != 2 || !strings.Contains(errOut.String(), "CONECRM_BASE_URL") {
+		t.Fatalf("--new-lead without ConeCRM: exit %d, %q", code, errOut.String())
+	}
+
+	t.Setenv("CONECRM_BASE_URL", sbSrv.URL)
+	t.Setenv("CONECRM_TOKEN", "sb-token")
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", starter.URL, "--new-lead"}); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	var ev struct {
+		ID   string         `json:"id"`
+		Lead map[string]any `json:"lead"`
+	}
+	if err := json.Unmarshal(got, &ev); err != nil {
+		t.Fatal(err)
+	}
+	leadID, _ := ev.Lead["id"].(string)
+	if ev.ID == "e1" || leadID == sandbox.LeadAlice || leadID == "" {
+		t.Fatalf("--new-lead kept the ids: %s", got)
+	}
+	lead, ok := sb.Lead(leadID)
+	if !ok || lead.Subject != "Test drive" || conecrm.RefID(lead.Contact) != sandbox.ContactAlice {
+		t.Fatalf("the event's lead %s is not in ConeCRM as sent: %+v %v", leadID, lead, ok)
+	}
+	// ConeCRM takes a task for the new lead.
+	cc := conecrm.New(conecrm.Config{BaseURL: sbSrv.URL, Token: "sb-token"}, nil)
+	if _, err := cc.CreateTask(t.Context(), conecrm.TaskRequest{Type: "CALL", Title: "Call", Assignee: sandbox.SeedUsers[0].ID, Connection: leadID}, ""); err != nil {
+		t.Fatalf("task for the new lead: %v", err)
+	}
+
+	// A lead ConeCRM rejects stops the command before any event is sent.
+	got = nil
+	_ = os.WriteFile(file, []byte(`{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1","contact":{"id":"nobody"}}}`), 0o644)
+	if code := triggerCmd(&out, &errOut, []string{"--event", file, "--url", starter.URL, "--new-lead"}); code != 1 || got != nil {
+		t.Fatalf("rejected lead: exit %d, event sent: %s", code, got)
 	}
 }
 

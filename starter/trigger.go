@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/internal/logging"
 	"github.com/conecrm/automation-runtime/internal/temporalclient"
@@ -24,20 +25,23 @@ import (
 
 // triggerCmd signs an event file with EVENTS_SIGNING_SECRET and posts it to
 // the starter's /events, printing the answer. --new-ids gives the event a
-// fresh id and occurredAt (a new delivery); --new-lead also a fresh lead.id.
+// fresh id and occurredAt (a new delivery); --new-lead also creates a new
+// lead in ConeCRM (CONECRM_BASE_URL, CONECRM_TOKEN) from the event's lead
+// and sends the event for it, as ConeCRM does when a lead is created: the
+// run's actions then reference a lead ConeCRM knows.
 func triggerCmd(stdout, stderr io.Writer, args []string) int {
 	fs := flag.NewFlagSet("trigger", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	file := fs.String("event", "", "the lead event JSON file")
 	base := fs.String("url", envOr(envStarterURL, "http://"+envOr(server.EnvAddr, server.DefaultAddr)), "the starter's base URL")
 	newIDs := fs.Bool("new-ids", false, "give the event a fresh id and occurredAt")
-	newLead := fs.Bool("new-lead", false, "with --new-ids, also a fresh lead.id")
+	newLead := fs.Bool("new-lead", false, "create a new lead in ConeCRM (CONECRM_BASE_URL, CONECRM_TOKEN) from the event's lead and send the event for it (implies --new-ids)")
 	direct := fs.Bool("direct", false, "skip HTTP: match and start through Temporal with the store (DATABASE_URL or DATA_DIR)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *file == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: starter trigger --event FILE [--url URL | --direct] [--new-ids [--new-lead]]")
+		fmt.Fprintln(stderr, "usage: starter trigger --event FILE [--url URL | --direct] [--new-ids | --new-lead]")
 		return 2
 	}
 	secret := os.Getenv(ingest.SecretEnv)
@@ -51,7 +55,18 @@ func triggerCmd(stdout, stderr io.Writer, args []string) int {
 		return 1
 	}
 	if *newIDs || *newLead {
-		if body, err = freshIDs(body, *newLead); err != nil {
+		if body, err = freshIDs(body); err != nil {
+			fmt.Fprintf(stderr, "starter trigger: %s: %v\n", *file, err)
+			return 1
+		}
+	}
+	if *newLead {
+		cc, err := conecrm.FromEnv()
+		if err != nil {
+			fmt.Fprintf(stderr, "starter trigger: --new-lead creates the lead in ConeCRM first: %v (set it and CONECRM_TOKEN)\n", err)
+			return 2
+		}
+		if body, err = withNewLead(context.Background(), cc, body); err != nil {
 			fmt.Fprintf(stderr, "starter trigger: %s: %v\n", *file, err)
 			return 1
 		}
@@ -116,16 +131,50 @@ func deliverDirect(body []byte) (int, []byte, error) {
 }
 
 // freshIDs gives an event a new id and occurredAt, and a new lead id.
-func freshIDs(body []byte, newLead bool) ([]byte, error) {
+func freshIDs(body []byte) ([]byte, error) {
 	var ev map[string]any
 	if err := json.Unmarshal(body, &ev); err != nil {
 		return nil, err
 	}
 	ev["id"] = uuid.Must(uuid.NewV7()).String()
 	ev["occurredAt"] = time.Now().UTC().Format(time.RFC3339)
-	if lead, ok := ev["lead"].(map[string]any); ok && newLead {
-		lead["id"] = uuid.Must(uuid.NewV7()).String()
+	return json.Marshal(ev)
+}
+
+// withNewLead creates a lead in ConeCRM from the event's lead (subject,
+// description, category and the contact, account, department and franchise
+// references) and returns the event for it: lead.id is the new lead's.
+func withNewLead(ctx context.Context, cc *conecrm.Client, body []byte) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return nil, err
 	}
+	lead, ok := ev["lead"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("the event has no lead object")
+	}
+	str := func(k string) string { s, _ := lead[k].(string); return s }
+	ref := func(k string) *conecrm.IDRef {
+		if m, ok := lead[k].(map[string]any); ok {
+			if id, _ := m["id"].(string); id != "" {
+				return conecrm.Ref(id)
+			}
+		}
+		return nil
+	}
+	opt := func(k string) *string {
+		if s := str(k); s != "" {
+			return &s
+		}
+		return nil
+	}
+	req := conecrm.LeadRequest{Subject: str("subject"), Description: opt("description"), Category: opt("category"),
+		Contact: ref("contact"), Account: ref("account"), Department: ref("department"), Franchise: ref("franchise")}
+	created, err := cc.CreateLead(ctx, req, uuid.Must(uuid.NewV7()).String())
+	if err != nil {
+		return nil, fmt.Errorf("creating the lead in ConeCRM: %w", err)
+	}
+	lead["id"] = created.ID
 	return json.Marshal(ev)
 }
 

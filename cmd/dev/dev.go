@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -56,25 +57,23 @@ func dev([]string) int {
 	defer srv.Stop()
 	os.Setenv("TEMPORAL_ADDRESS", srv.Address)
 
-	if os.Getenv("CONECRM_BASE_URL") == "" {
+	sandboxRunning := os.Getenv("CONECRM_BASE_URL") == ""
+	if sandboxRunning {
 		token := envOr("CONECRM_TOKEN", "sandbox-token")
 		os.Setenv("CONECRM_TOKEN", token)
 		// SANDBOX_FAULTS and SANDBOX_IGNORE_IDEMPOTENCY configure it.
-		sbx, err := sandbox.NewFromEnv(token)
+		sb, url, err := startSandbox(envOr("SANDBOX_ADDR", "127.0.0.1:8090"), token)
 		if err != nil {
-			return fatal(log, err, "ConeCRM sandbox configuration")
+			return fatal(log, err, "cannot start the ConeCRM sandbox")
 		}
-		addr := envOr("SANDBOX_ADDR", "127.0.0.1:8090")
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			log.Error().Err(err).Str("addr", addr).Msg("cannot start the ConeCRM sandbox")
-			return 1
-		}
-		sb := &http.Server{Handler: sbx, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = sb.Serve(l) }()
 		defer sb.Close()
-		os.Setenv("CONECRM_BASE_URL", "http://"+addr)
-		log.Info().Str("url", "http://"+addr).Bool("ignores_idempotency_key", sbx.IgnoresIdempotency()).Msg("ConeCRM sandbox started (requests at /sandbox/requests)")
+		os.Setenv("CONECRM_BASE_URL", url)
+		sbx := sb.Handler.(*sandbox.Server)
+		ev := log.Info().Str("url", url).Bool("ignores_idempotency_key", sbx.IgnoresIdempotency())
+		if faults := sbx.Faults(); len(faults.Faults) > 0 {
+			ev = ev.Interface("faults", faults)
+		}
+		ev.Msg("ConeCRM sandbox started (requests at /sandbox/requests, faults at /sandbox/faults)")
 	}
 
 	// Demo credentials, unless the environment sets real ones.
@@ -130,7 +129,7 @@ func dev([]string) int {
 		log.Error().Err(err).Msg("starter did not come up")
 		return 1
 	}
-	if err := demo(ctx, c, addr, srv.UIURL); err != nil {
+	if err := demo(ctx, c, addr, srv.UIURL, sandboxRunning); err != nil {
 		log.Error().Err(err).Msg("demo event failed")
 	}
 	<-ctx.Done()
@@ -138,9 +137,25 @@ func dev([]string) int {
 	return 0
 }
 
+// startSandbox serves the ConeCRM sandbox on addr with the faults of
+// SANDBOX_FAULTS, when set; it returns the server and its base URL.
+func startSandbox(addr, token string) (*http.Server, string, error) {
+	h, err := sandbox.NewFromEnv(token)
+	if err != nil {
+		return nil, "", err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, "http://" + l.Addr().String(), nil
+}
+
 // demo posts a fresh copy of automations/events/demo-lead-created.json and
 // prints the run's Web UI link once it completes.
-func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
+func demo(ctx context.Context, c client.Client, addr, uiURL string, sandboxRunning bool) error {
 	path := filepath.Join(envOr("AUTOMATIONS_DIR", "automations"), "events", "demo-lead-created.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -185,14 +200,29 @@ func demo(ctx context.Context, c client.Client, addr, uiURL string) error {
 	fmt.Printf("\nAPI token (%s): %s\n", server.EnvAPIToken, os.Getenv(server.EnvAPIToken))
 	fmt.Printf("Console: http://%s/console (sign in with the API token)\n", addr)
 	fmt.Printf("  curl -sS -H 'Authorization: Bearer %s' http://%s/api/automation\n", os.Getenv(server.EnvAPIToken), addr)
-	fmt.Printf("\nSend another event (a fresh event id each time; --new-lead for a new lead), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
+	fmt.Printf("\nSend another event for the same lead (a fresh event id each time), signed with %s=%s:\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  %s=%s bin/starter trigger --event %s --new-ids\n", ingest.SecretEnv, os.Getenv(ingest.SecretEnv), path)
+	fmt.Println("or create a new lead in ConeCRM and send its LEAD_CREATED event:")
+	fmt.Printf("  %s\n", newLeadCommand(path, sandboxRunning))
 	fmt.Println("or with curl (edit the file's id to make it a new delivery):")
 	fmt.Printf("  body=$(cat %s); ts=$(date +%%s)\n", path)
 	fmt.Printf("  sig=$(printf '%%s.%%s' \"$ts\" \"$body\" | openssl dgst -sha256 -hmac '%s' | sed 's/^.* //')\n", os.Getenv(ingest.SecretEnv))
 	fmt.Printf("  curl -sS -X POST http://%s/events -H 'Content-Type: application/json' \\\n    -H \"X-Timestamp: $ts\" -H \"X-Signature: sha256=$sig\" --data-binary \"$body\"\n", addr)
 	fmt.Println("Ctrl-C stops everything.")
 	return nil
+}
+
+// newLeadCommand is the printed command that creates a new lead in ConeCRM
+// (the sandbox, or CONECRM_BASE_URL) and sends its event. A real ConeCRM's
+// token is not printed: the command reads it from the environment.
+func newLeadCommand(eventFile string, sandboxToken bool) string {
+	token := "\"$" + conecrm.EnvToken + "\""
+	if sandboxToken {
+		token = os.Getenv(conecrm.EnvToken)
+	}
+	return fmt.Sprintf("%s=%s %s=%s %s=%s bin/starter trigger --event %s --new-lead",
+		conecrm.EnvBaseURL, os.Getenv(conecrm.EnvBaseURL), conecrm.EnvToken, token,
+		ingest.SecretEnv, os.Getenv(ingest.SecretEnv), eventFile)
 }
 
 // Demo credentials `make run` uses when the environment sets none.

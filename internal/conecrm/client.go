@@ -227,6 +227,15 @@ func (c *Client) UpdateTask(ctx context.Context, taskID string, req TaskRequest,
 	return &out, nil
 }
 
+// CreateLead creates a lead (POST /api/lead) and returns it with its id.
+func (c *Client) CreateLead(ctx context.Context, req LeadRequest, idempotencyKey string) (*Lead, error) {
+	var out Lead
+	if err := c.do(ctx, call{op: "create lead", method: http.MethodPost, path: "/api/lead", body: req, key: idempotencyKey}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // CopyLead copies lead (POST /api/lead/{lead}/copy) and returns the copy.
 func (c *Client) CopyLead(ctx context.Context, leadID string, data CopyLeadData, idempotencyKey string) (*Lead, error) {
 	var out Lead

@@ -78,6 +78,18 @@ type CopyLeadData struct {
 	Franchise  *IDRef `json:"franchise,omitempty"`
 }
 
+// LeadRequest is the body of POST /api/lead: a new lead. ConeCRM resolves
+// the references by id.
+type LeadRequest struct {
+	Subject     string  `json:"subject,omitempty" validate:"max=1000"`
+	Description *string `json:"description,omitempty"`
+	Category    *string `json:"category,omitempty"`
+	Contact     *IDRef  `json:"contact,omitempty"`
+	Account     *IDRef  `json:"account,omitempty"`
+	Department  *IDRef  `json:"department,omitempty"`
+	Franchise   *IDRef  `json:"franchise,omitempty"`
+}
+
 // Lead is the part of the seed's Lead (a Connection) the runtime reads.
 type Lead struct {
 	ID                   string         `json:"id"`

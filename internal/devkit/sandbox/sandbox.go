@@ -120,6 +120,7 @@ func New(token string, opts ...Option) *Server {
 	s.reset()
 	s.mux.HandleFunc("POST /api/task", s.createTask)
 	s.mux.HandleFunc("PATCH /api/task/{task}", s.updateTask)
+	s.mux.HandleFunc("POST /api/lead", s.createLead)
 	s.mux.HandleFunc("POST /api/lead/{lead}/copy", s.copyLead)
 	s.mux.HandleFunc("PATCH /api/lead/{lead}", s.patchLead)
 	s.mux.HandleFunc("GET /api/stage", s.listStages)
@@ -486,6 +487,44 @@ func optional(ref *conecrm.IDRef, check func(string) string) string {
 		return ""
 	}
 	return check(ref.ID)
+}
+
+// createLead is ConeCRM's POST /api/lead: a new open lead in the first
+// stage, its references checked against the seeded data.
+func (s *Server) createLead(w http.ResponseWriter, r *http.Request) {
+	var req conecrm.LeadRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case req.Contact != nil && s.contacts[req.Contact.ID].ID == "":
+		validation(w, "contact", "This value is not valid.")
+		return
+	case req.Account != nil && s.accounts[req.Account.ID] == nil:
+		validation(w, "account", "This value is not valid.")
+		return
+	case req.Department != nil && !slices.Contains(SeedDepartments, req.Department.ID):
+		validation(w, "department", "This value is not valid.")
+		return
+	case req.Franchise != nil && !slices.Contains(SeedFranchises, req.Franchise.ID):
+		validation(w, "franchise", "This value is not valid.")
+		return
+	case len([]rune(req.Subject)) > conecrm.MaxSubjectLength:
+		validation(w, "subject", fmt.Sprintf("This value is too long. It should have %d characters or less.", conecrm.MaxSubjectLength))
+		return
+	}
+	now := time.Now().UTC()
+	l := conecrm.Lead{ID: uuid.Must(uuid.NewV7()).String(), DateCreated: &now, Subject: req.Subject, Description: req.Description, Category: req.Category,
+		Contact: req.Contact, Account: req.Account, Department: req.Department, Franchise: req.Franchise, Direction: "inbound"}
+	if len(s.stages) > 0 {
+		l.Stage = conecrm.Ref(s.stages[0].ID)
+	}
+	s.leads[l.ID] = &l
+	s.leadIDs = append(s.leadIDs, l.ID)
+	writeJSON(w, http.StatusOK, l)
 }
 
 func (s *Server) copyLead(w http.ResponseWriter, r *http.Request) {
