@@ -6,6 +6,7 @@
 //	starter validate [--json] FILE           check automation documents
 //	starter trigger --event FILE [--new-ids] sign and post a lead event
 //	starter import DIR | export DIR          automations in and out of the store
+//	starter token create|list|revoke         franchise-scoped API tokens
 package main
 
 import (
@@ -33,6 +34,8 @@ func main() {
 		code = exportCmd(os.Stdout, os.Stderr, args)
 	case "dry-run":
 		code = dryRun(os.Stdout, os.Stderr, args)
+	case "token":
+		code = tokenCmd(os.Stdout, os.Stderr, args)
 	case "help", "-h", "--help":
 		usage()
 	default:
@@ -53,5 +56,7 @@ func usage() {
   starter import DIR                   import DIR/*.json into the store (idempotent)
   starter export DIR                   write every automation to DIR/<id>.json
   starter dry-run --automation FILE --event FILE
+  starter token create --franchise UUID --name NAME [--user UUID] | list | revoke ID
+                                       franchise-scoped API tokens (the secret is printed once)
 `)
 }

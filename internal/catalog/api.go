@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"github.com/conecrm/automation-runtime/internal/nodes"
@@ -43,7 +44,11 @@ type Runs interface {
 //	POST   /api/automation/{automation}/deactivate  200 | 404
 //
 // Store failures answer 503 and write nothing. Authentication is the
-// caller's (the starter wraps the handler).
+// caller's (the starter wraps the handler and puts an auth.Identity in the
+// request context): a franchise token sees and changes only its
+// franchise's automations — another franchise's automation is a 404, as if
+// it did not exist; naming another franchise (?franchise=, a body's
+// franchise) is a 403. GET /api/automation?franchise=ID filters.
 type API struct {
 	Store   *store.Store
 	Catalog *Catalog
@@ -144,15 +149,58 @@ func (a *API) render(ctx context.Context, at store.Automation) (map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	out["id"] = at.ID
-	out["isActive"] = at.Active
-	out["isDeleted"] = at.Deleted
-	out["dateCreated"] = at.CreatedAt.Format(time.RFC3339Nano)
-	out["dateModified"] = at.UpdatedAt.Format(time.RFC3339Nano)
+	recordFields(out, at)
 	out["version"] = at.Version
 	out["versionNumber"] = at.Seq
 	out["delayedAutomationsCount"] = n
 	return out, nil
+}
+
+// recordFields sets seed 003's BaseRecord fields (users as {"id"}, or
+// null when unknown).
+func recordFields(out map[string]any, at store.Automation) {
+	user := func(id string) any {
+		if id == "" {
+			return nil
+		}
+		return map[string]string{"id": id}
+	}
+	out["id"] = at.ID
+	out["dtype"] = "Automation"
+	out["isActive"] = at.Active
+	out["isDeleted"] = at.Deleted
+	out["dateCreated"] = at.CreatedAt.Format(time.RFC3339Nano)
+	out["createdBy"] = user(at.CreatedBy)
+	out["dateModified"] = at.UpdatedAt.Format(time.RFC3339Nano)
+	out["modifiedBy"] = user(at.ModifiedBy)
+	out["dateDeleted"] = nil
+	if !at.DeletedAt.IsZero() {
+		out["dateDeleted"] = at.DeletedAt.Format(time.RFC3339Nano)
+	}
+	out["deletedBy"] = user(at.DeletedBy)
+}
+
+// load returns the automation if the caller may see it; another
+// franchise's is ErrNotFound, like a missing one.
+func (a *API) load(r *http.Request, id string) (store.Automation, error) {
+	at, err := a.Store.Get(r.Context(), id)
+	if err != nil {
+		return at, err
+	}
+	if !auth.FromContext(r.Context()).CanAccess(at.Franchise) {
+		return store.Automation{}, store.ErrNotFound
+	}
+	return at, nil
+}
+
+// owns checks that a prepared document's franchise is the caller's, and
+// answers 403 when it is not.
+func (a *API) owns(w http.ResponseWriter, r *http.Request, p *Prepared) bool {
+	if !auth.FromContext(r.Context()).CanAccess(p.Version.Franchise) {
+		auth.Forbidden(w, "franchise.id")
+		return false
+	}
+	return true
 }
 
 func (a *API) respond(w http.ResponseWriter, r *http.Request, at store.Automation) {
@@ -165,7 +213,12 @@ func (a *API) respond(w http.ResponseWriter, r *http.Request, at store.Automatio
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	list, err := a.Store.List(r.Context())
+	franchise, ok := auth.FromContext(r.Context()).Scope(r.URL.Query().Get("franchise"))
+	if !ok {
+		auth.Forbidden(w, "franchise")
+		return
+	}
+	list, err := a.Store.ListFranchise(r.Context(), franchise)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -192,7 +245,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
-	at, err := a.Store.Get(r.Context(), r.PathValue("automation"))
+	at, err := a.load(r, r.PathValue("automation"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -218,12 +271,22 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var head struct {
-		ID string `json:"id"`
+		ID        string          `json:"id"`
+		Franchise json.RawMessage `json:"franchise"`
 	}
 	_ = json.Unmarshal(body, &head)
 	id := head.ID
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
+	}
+	// A franchise token's automation belongs to its franchise unless the
+	// body says otherwise (which owns then rejects).
+	if caller := auth.FromContext(r.Context()); !caller.Admin() && (len(head.Franchise) == 0 || string(head.Franchise) == "null") {
+		var fields map[string]any
+		if json.Unmarshal(body, &fields) == nil && fields != nil {
+			fields["franchise"] = map[string]any{"id": caller.Franchise}
+			body, _ = json.Marshal(fields)
+		}
 	}
 	a.insert(w, r, body, id, true)
 }
@@ -243,7 +306,7 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 		a.invalid(w, validate.Problems{{Message: "the body must be a JSON object (a merge patch of the automation)"}})
 		return
 	}
-	cur, err := a.Store.Get(r.Context(), id)
+	cur, err := a.load(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -259,6 +322,10 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 		a.invalid(w, problems)
 		return
 	}
+	if !a.owns(w, r, p) {
+		return
+	}
+	p.Version.By = auth.FromContext(r.Context()).UserID
 	at, err := a.Store.Update(r.Context(), cur.Seq, p.Version)
 	if err != nil {
 		a.fail(w, r, err)
@@ -271,7 +338,7 @@ func (a *API) patch(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) setActive(w http.ResponseWriter, r *http.Request, active bool) {
 	id := r.PathValue("automation")
-	cur, err := a.Store.Get(r.Context(), id)
+	cur, err := a.load(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -282,6 +349,7 @@ func (a *API) setActive(w http.ResponseWriter, r *http.Request, active bool) {
 		return
 	}
 	p.Version.Active = active
+	p.Version.By = auth.FromContext(r.Context()).UserID
 	at, err := a.Store.Update(r.Context(), cur.Seq, p.Version)
 	if err != nil {
 		a.fail(w, r, err)
@@ -292,7 +360,7 @@ func (a *API) setActive(w http.ResponseWriter, r *http.Request, active bool) {
 }
 
 func (a *API) duplicate(w http.ResponseWriter, r *http.Request) {
-	cur, err := a.Store.Get(r.Context(), r.PathValue("automation"))
+	cur, err := a.load(r, r.PathValue("automation"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -317,6 +385,10 @@ func (a *API) insert(w http.ResponseWriter, r *http.Request, body []byte, id str
 		a.invalid(w, problems)
 		return
 	}
+	if !a.owns(w, r, p) {
+		return
+	}
+	p.Version.By = auth.FromContext(r.Context()).UserID
 	at, err := a.Store.Create(r.Context(), p.Version)
 	if err != nil {
 		a.fail(w, r, err)
@@ -333,11 +405,20 @@ type DeleteResult struct {
 	Deleted bool   `json:"deleted"`
 	// CancelledRuns counts the running runs cancelled (cancelRunning=true).
 	CancelledRuns int `json:"cancelledRuns"`
+	// DeletedBy is the user who deleted it, when known.
+	DeletedBy *struct {
+		ID string `json:"id"`
+	} `json:"deletedBy,omitempty"`
 }
 
 func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("automation")
-	if err := a.Store.Delete(r.Context(), id); err != nil {
+	if _, err := a.load(r, id); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	by := auth.FromContext(r.Context()).UserID
+	if err := a.Store.Delete(r.Context(), id, by); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -345,6 +426,11 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 		a.Catalog.Remove(id)
 	}
 	res := DeleteResult{ID: id, Deleted: true}
+	if by != "" {
+		res.DeletedBy = &struct {
+			ID string `json:"id"`
+		}{by}
+	}
 	if r.URL.Query().Get("cancelRunning") == "true" {
 		n, err := a.cancelRunning(r.Context(), id)
 		res.CancelledRuns = n

@@ -17,6 +17,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
@@ -72,7 +73,7 @@ func newAPI(t *testing.T, st *store.Store) *apiEnv {
 	api := &catalog.API{Store: st, Catalog: cat, Runs: runs, Namespace: "default", Log: zerolog.Nop()}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(auth.Fixed(auth.Identity{TokenID: auth.AdminTokenID}, mux))
 	t.Cleanup(srv.Close)
 	root, _ := devserver.RepoRoot()
 	raw, err := os.ReadFile(filepath.Join(root, "automations", "new-lead-call-task.json"))
@@ -335,7 +336,7 @@ func TestImportExport(t *testing.T) {
 		if err := cat.Sync(ctx, st); err != nil || len(cat.All()) != len(files) {
 			t.Fatalf("sync %d %v", len(cat.All()), err)
 		}
-		_ = st.Delete(ctx, a[0].ID)
+		_ = st.Delete(ctx, a[0].ID, "")
 		if err := cat.Sync(ctx, st); err != nil || len(cat.All()) != len(files)-1 {
 			t.Fatalf("sync after delete %d %v", len(cat.All()), err)
 		}

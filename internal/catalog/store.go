@@ -141,6 +141,10 @@ var metadataKeys = []string{"id", "isActive", "isDeleted", "dateCreated", "dateM
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
 
+// RequireFranchise rejects documents without a franchise (switched on
+// with event routing by franchise).
+const RequireFranchise = false
+
 // Prepared is a validated document ready to store.
 type Prepared struct {
 	Version store.NewVersion
@@ -192,6 +196,9 @@ func Prepare(body []byte, id string, defaultActive bool) (*Prepared, validate.Pr
 		return nil, append(problems, validate.Problem{Message: err.Error()})
 	}
 	doc.IsActive = &active
+	if RequireFranchise && (doc.Franchise == nil || doc.Franchise.ID == "") {
+		problems = append(problems, validate.Problem{Path: "franchise.id", Message: "is required: every automation belongs to one franchise and enrols only its leads"})
+	}
 	pl, cproblems := plan.Compile(doc, nodes.Builtin())
 	problems = append(problems, cproblems...)
 	if len(problems) > 0 {
@@ -200,6 +207,9 @@ func Prepare(body []byte, id string, defaultActive bool) (*Prepared, validate.Pr
 	sum := sha256.Sum256(docBytes)
 	p.Plan = pl
 	p.Version = store.NewVersion{ID: id, Version: pl.Version, ContentHash: hex.EncodeToString(sum[:16]), Document: docBytes, Active: active}
+	if doc.Franchise != nil {
+		p.Version.Franchise = doc.Franchise.ID
+	}
 	return p, nil
 }
 

@@ -17,7 +17,11 @@ const (
 // Integration is a CRM integration as the API returns it: everything but the
 // write-only secret and auth, which live encrypted in the Record.
 type Integration struct {
-	HeronID     string `json:"heron_id,omitempty"`
+	HeronID string `json:"heron_id,omitempty"`
+	// FranchiseID is the franchise the integration belongs to (a franchise
+	// token's own, by default). Empty: shared by every franchise of the
+	// tenant, managed by the admin token only.
+	FranchiseID string `json:"franchise_id,omitempty" validate:"omitempty,uuid"`
 	Provider    string `json:"provider" validate:"required,oneof=salesforce hubspot openint webhook"`
 	InstanceURL string `json:"instance_url" validate:"required,url,startswith=http"`
 	IsEnabled   bool   `json:"is_enabled"`

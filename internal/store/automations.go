@@ -25,6 +25,13 @@ type Automation struct {
 	// CreatedAt is when the automation was created; UpdatedAt when its
 	// current version (or activity) was written.
 	CreatedAt, UpdatedAt time.Time
+	// Franchise is the franchise the automation belongs to (its
+	// document's franchise.id).
+	Franchise string
+	// CreatedBy, ModifiedBy and DeletedBy are the ConeCRM user ids of
+	// whoever did it, when known; DeletedAt is zero unless deleted.
+	CreatedBy, ModifiedBy, DeletedBy string
+	DeletedAt                        time.Time
 }
 
 // NewVersion is a version to write.
@@ -36,9 +43,14 @@ type NewVersion struct {
 	Active      bool
 	// SourceHash, for imports, is the hash of the imported file.
 	SourceHash string
+	// Franchise is the document's franchise.id.
+	Franchise string
+	// By is the user id of whoever writes it, when known.
+	By string
 }
 
-const selectCurrent = `SELECT a.id, v.seq, v.version, v.content_hash, v.document, a.active, a.deleted, a.created_at, a.updated_at
+const selectCurrent = `SELECT a.id, v.seq, v.version, v.content_hash, v.document, a.active, a.deleted, a.created_at, a.updated_at,
+	a.franchise_id, a.created_by, a.modified_by, a.deleted_by, a.deleted_at
 	FROM automations a JOIN automation_versions v ON v.automation_id = a.id AND v.seq = a.current_seq`
 
 func scanAutomation(sc interface{ Scan(...any) error }) (Automation, error) {
@@ -47,9 +59,14 @@ func scanAutomation(sc interface{ Scan(...any) error }) (Automation, error) {
 		doc             string
 		active, deleted int
 		created, upd    int64
+		deletedAt       sql.NullInt64
 	)
-	if err := sc.Scan(&a.ID, &a.Seq, &a.Version, &a.ContentHash, &doc, &active, &deleted, &created, &upd); err != nil {
+	if err := sc.Scan(&a.ID, &a.Seq, &a.Version, &a.ContentHash, &doc, &active, &deleted, &created, &upd,
+		&a.Franchise, &a.CreatedBy, &a.ModifiedBy, &a.DeletedBy, &deletedAt); err != nil {
 		return a, err
+	}
+	if deletedAt.Valid {
+		a.DeletedAt = fromMS(deletedAt.Int64)
 	}
 	a.Document = json.RawMessage(doc)
 	a.Active, a.Deleted = active != 0, deleted != 0
@@ -60,7 +77,12 @@ func scanAutomation(sc interface{ Scan(...any) error }) (Automation, error) {
 // List returns the current version of every automation that is not
 // deleted, oldest first.
 func (s *Store) List(ctx context.Context) ([]Automation, error) {
-	rows, err := s.db.QueryContext(ctx, selectCurrent+` WHERE a.deleted = 0 ORDER BY a.created_at, a.id`)
+	return s.ListFranchise(ctx, "")
+}
+
+// ListFranchise is List limited to one franchise ("" lists every one).
+func (s *Store) ListFranchise(ctx context.Context, franchise string) ([]Automation, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(selectCurrent+` WHERE a.deleted = 0 AND (? = '' OR a.franchise_id = ?) ORDER BY a.created_at, a.id`), franchise, franchise)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +113,8 @@ func (s *Store) get(ctx context.Context, ex execer, id string) (Automation, erro
 
 // GetVersion returns one version of an automation, deleted or not.
 func (s *Store) GetVersion(ctx context.Context, id string, seq int) (Automation, error) {
-	a, err := scanAutomation(s.db.QueryRowContext(ctx, s.q(`SELECT a.id, v.seq, v.version, v.content_hash, v.document, v.active, a.deleted, a.created_at, v.created_at
+	a, err := scanAutomation(s.db.QueryRowContext(ctx, s.q(`SELECT a.id, v.seq, v.version, v.content_hash, v.document, v.active, a.deleted, a.created_at, v.created_at,
+		a.franchise_id, a.created_by, a.modified_by, a.deleted_by, a.deleted_at
 		FROM automations a JOIN automation_versions v ON v.automation_id = a.id WHERE a.id = ? AND v.seq = ?`), id, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
@@ -104,8 +127,8 @@ func (s *Store) Create(ctx context.Context, nv NewVersion) (Automation, error) {
 	var out Automation
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
-		res, err := s.exec(ctx, tx, `INSERT INTO automations (id, current_seq, active, deleted, source_hash, created_at, updated_at)
-			VALUES (?, 1, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, nv.ID, b2i(nv.Active), nv.SourceHash, now, now)
+		res, err := s.exec(ctx, tx, `INSERT INTO automations (id, current_seq, active, deleted, source_hash, created_at, updated_at, franchise_id, created_by, modified_by)
+			VALUES (?, 1, ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, nv.ID, b2i(nv.Active), nv.SourceHash, now, now, nv.Franchise, nv.By, nv.By)
 		if err != nil {
 			return err
 		}
@@ -135,8 +158,8 @@ func (s *Store) Update(ctx context.Context, expectSeq int, nv NewVersion) (Autom
 		now := ms(s.now())
 		var seq int
 		// The row update takes the lock that serialises writers.
-		err := tx.QueryRowContext(ctx, s.q(`UPDATE automations SET current_seq = current_seq + 1, active = ?, updated_at = ?
-			WHERE id = ? AND deleted = 0 RETURNING current_seq`), b2i(nv.Active), now, nv.ID).Scan(&seq)
+		err := tx.QueryRowContext(ctx, s.q(`UPDATE automations SET current_seq = current_seq + 1, active = ?, updated_at = ?, franchise_id = ?, modified_by = ?
+			WHERE id = ? AND deleted = 0 RETURNING current_seq`), b2i(nv.Active), now, nv.Franchise, nv.By, nv.ID).Scan(&seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -157,10 +180,10 @@ func (s *Store) Update(ctx context.Context, expectSeq int, nv NewVersion) (Autom
 
 // Delete marks an automation deleted: it stops enrolling and is no longer
 // listed. Its versions stay, for the runs pinned to them.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id, by string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.now())
-		res, err := s.exec(ctx, tx, `UPDATE automations SET deleted = 1, active = 0, deleted_at = ?, updated_at = ? WHERE id = ? AND deleted = 0`, now, now, id)
+		res, err := s.exec(ctx, tx, `UPDATE automations SET deleted = 1, active = 0, deleted_at = ?, updated_at = ?, deleted_by = ? WHERE id = ? AND deleted = 0`, now, now, by, id)
 		if err != nil {
 			return err
 		}
@@ -194,8 +217,8 @@ func (s *Store) Import(ctx context.Context, nv NewVersion) (string, error) {
 		)
 		err := tx.QueryRowContext(ctx, s.q(`SELECT current_seq, deleted, source_hash FROM automations WHERE id = ?`), nv.ID).Scan(&seq, &deleted, &sourceHash)
 		if errors.Is(err, sql.ErrNoRows) {
-			res, err := s.exec(ctx, tx, `INSERT INTO automations (id, current_seq, active, deleted, source_hash, created_at, updated_at)
-				VALUES (?, 1, ?, 0, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, nv.ID, b2i(nv.Active), nv.SourceHash, now, now)
+			res, err := s.exec(ctx, tx, `INSERT INTO automations (id, current_seq, active, deleted, source_hash, created_at, updated_at, franchise_id, created_by, modified_by)
+				VALUES (?, 1, ?, 0, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`, nv.ID, b2i(nv.Active), nv.SourceHash, now, now, nv.Franchise, nv.By, nv.By)
 			if err != nil {
 				return err
 			}
@@ -226,8 +249,8 @@ func (s *Store) Import(ctx context.Context, nv NewVersion) (string, error) {
 			_, err := s.exec(ctx, tx, `UPDATE automations SET source_hash = ? WHERE id = ?`, nv.SourceHash, nv.ID)
 			return err
 		}
-		if _, err := s.exec(ctx, tx, `UPDATE automations SET current_seq = ?, active = ?, source_hash = ?, updated_at = ? WHERE id = ?`,
-			seq+1, b2i(nv.Active), nv.SourceHash, now, nv.ID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE automations SET current_seq = ?, active = ?, source_hash = ?, updated_at = ?, franchise_id = ?, modified_by = ? WHERE id = ?`,
+			seq+1, b2i(nv.Active), nv.SourceHash, now, nv.Franchise, nv.By, nv.ID); err != nil {
 			return err
 		}
 		result = ImportUpdated

@@ -14,8 +14,10 @@ type CRMRow struct {
 	HeronID     string
 	Integration []byte
 	Sealed      []byte
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Franchise mirrors the integration's franchise_id ('' when shared).
+	Franchise string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func nullB64(b []byte) any {
@@ -27,8 +29,8 @@ func nullB64(b []byte) any {
 
 // CreateCRM stores a new integration; ErrExists if the id is taken.
 func (s *Store) CreateCRM(ctx context.Context, r CRMRow) error {
-	res, err := s.exec(ctx, s.db, `INSERT INTO crm_integrations (heron_id, integration, sealed_credentials, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (heron_id) DO NOTHING`, r.HeronID, string(r.Integration), nullB64(r.Sealed), ms(r.CreatedAt), ms(r.UpdatedAt))
+	res, err := s.exec(ctx, s.db, `INSERT INTO crm_integrations (heron_id, integration, sealed_credentials, created_at, updated_at, franchise_id) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (heron_id) DO NOTHING`, r.HeronID, string(r.Integration), nullB64(r.Sealed), ms(r.CreatedAt), ms(r.UpdatedAt), r.Franchise)
 	if err != nil {
 		return err
 	}
@@ -40,8 +42,8 @@ func (s *Store) CreateCRM(ctx context.Context, r CRMRow) error {
 
 // UpdateCRM replaces an integration; ErrNotFound if unknown.
 func (s *Store) UpdateCRM(ctx context.Context, r CRMRow) error {
-	res, err := s.exec(ctx, s.db, `UPDATE crm_integrations SET integration = ?, sealed_credentials = ?, created_at = ?, updated_at = ? WHERE heron_id = ?`,
-		string(r.Integration), nullB64(r.Sealed), ms(r.CreatedAt), ms(r.UpdatedAt), r.HeronID)
+	res, err := s.exec(ctx, s.db, `UPDATE crm_integrations SET integration = ?, sealed_credentials = ?, created_at = ?, updated_at = ?, franchise_id = ? WHERE heron_id = ?`,
+		string(r.Integration), nullB64(r.Sealed), ms(r.CreatedAt), ms(r.UpdatedAt), r.Franchise, r.HeronID)
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func (s *Store) UpdateCRM(ctx context.Context, r CRMRow) error {
 	return nil
 }
 
-const selectCRM = `SELECT heron_id, integration, sealed_credentials, created_at, updated_at FROM crm_integrations`
+const selectCRM = `SELECT heron_id, integration, sealed_credentials, created_at, updated_at, franchise_id FROM crm_integrations`
 
 func scanCRM(sc interface{ Scan(...any) error }) (CRMRow, error) {
 	var (
@@ -60,7 +62,7 @@ func scanCRM(sc interface{ Scan(...any) error }) (CRMRow, error) {
 		sealed   sql.NullString
 		cre, upd int64
 	)
-	if err := sc.Scan(&r.HeronID, &integ, &sealed, &cre, &upd); err != nil {
+	if err := sc.Scan(&r.HeronID, &integ, &sealed, &cre, &upd, &r.Franchise); err != nil {
 		return r, err
 	}
 	r.Integration = []byte(integ)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 )
 
@@ -127,6 +128,42 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX crm_rate_log_bucket ON crm_rate_log (bucket, at)`,
 	},
+	// 4: franchise tenancy. Every automation and CRM integration names its
+	// franchise (a column, so listings filter in SQL); automations keep
+	// seed 003's record fields; franchise-scoped API tokens are kept as
+	// hashes; the enrolment index routes later events to the runs a lead
+	// is in without asking Temporal.
+	4: {
+		`ALTER TABLE automations ADD COLUMN franchise_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE automations ADD COLUMN created_by TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE automations ADD COLUMN modified_by TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE automations ADD COLUMN deleted_by TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX automations_franchise ON automations (franchise_id)`,
+		`ALTER TABLE crm_integrations ADD COLUMN franchise_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX crm_integrations_franchise ON crm_integrations (franchise_id)`,
+		`CREATE TABLE api_tokens (
+			id           TEXT PRIMARY KEY,
+			name         TEXT NOT NULL,
+			franchise_id TEXT NOT NULL,
+			user_id      TEXT NOT NULL DEFAULT '',
+			token_hash   TEXT NOT NULL UNIQUE,
+			created_at   BIGINT NOT NULL,
+			created_by   TEXT NOT NULL DEFAULT '',
+			revoked_at   BIGINT
+		)`,
+		`CREATE TABLE enrolments (
+			lead_id       TEXT NOT NULL,
+			workflow_id   TEXT NOT NULL,
+			automation_id TEXT NOT NULL,
+			franchise_id  TEXT NOT NULL,
+			running       INTEGER NOT NULL,
+			started_at    BIGINT NOT NULL,
+			updated_at    BIGINT NOT NULL,
+			PRIMARY KEY (lead_id, workflow_id)
+		)`,
+		`CREATE INDEX enrolments_automation ON enrolments (automation_id, running)`,
+		`CREATE INDEX enrolments_updated ON enrolments (running, updated_at)`,
+	},
 }
 
 // SchemaVersion is the newest migration.
@@ -160,6 +197,43 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
+			return err
+		}
+	}
+	return s.backfillFranchises(ctx)
+}
+
+// backfillFranchises fills the franchise column of automations stored
+// before it existed, from their documents. Rows that name none keep ” and
+// enrol nobody (see README, Franchises).
+func (s *Store) backfillFranchises(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, v.document FROM automations a JOIN automation_versions v ON v.automation_id = a.id AND v.seq = a.current_seq
+		WHERE a.franchise_id = '' AND a.deleted = 0`)
+	if err != nil {
+		return err
+	}
+	fill := map[string]string{}
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			rows.Close()
+			return err
+		}
+		var d struct {
+			Franchise *struct {
+				ID string `json:"id"`
+			} `json:"franchise"`
+		}
+		if json.Unmarshal([]byte(doc), &d) == nil && d.Franchise != nil && d.Franchise.ID != "" {
+			fill[id] = d.Franchise.ID
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, f := range fill {
+		if _, err := s.exec(ctx, s.db, `UPDATE automations SET franchise_id = ? WHERE id = ? AND franchise_id = ''`, f, id); err != nil {
 			return err
 		}
 	}

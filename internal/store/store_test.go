@@ -57,13 +57,13 @@ func TestAutomations(t *testing.T) {
 		if err != nil || len(list) != 2 || list[0].ID != "a1" || list[1].ID != "a2" {
 			t.Fatalf("list %+v %v", list, err)
 		}
-		if err := s.Delete(ctx, "a1"); err != nil {
+		if err := s.Delete(ctx, "a1", ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.Get(ctx, "a1"); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("get deleted: %v", err)
 		}
-		if err := s.Delete(ctx, "a1"); !errors.Is(err, store.ErrNotFound) {
+		if err := s.Delete(ctx, "a1", ""); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("delete twice: %v", err)
 		}
 		if _, err := s.Update(ctx, 0, nv("nope", "x", `{}`, true)); !errors.Is(err, store.ErrNotFound) {
@@ -108,7 +108,7 @@ func TestImportIsIdempotent(t *testing.T) {
 		if cur, _ := s.Get(ctx, "a"); cur.Version != "v3" || cur.Seq != 3 {
 			t.Fatalf("after changed file %+v", cur)
 		}
-		_ = s.Delete(ctx, "a")
+		_ = s.Delete(ctx, "a", "")
 		if got, _ := s.Import(ctx, changed); got != store.ImportDeleted {
 			t.Fatalf("deleted automation re-imported: %q", got)
 		}

@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/console"
@@ -184,8 +184,9 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Secret: []byte(cfg.EventsSecret)}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
-	auth := func(next http.Handler) http.Handler { return RequireToken(cfg.APIToken, next) }
-	cons := &console.Console{Store: st, Temporal: c, Namespace: cfg.Namespace, UIURL: cfg.UIURL, Auth: auth, Log: log.With().Str("component", "console").Logger()}
+	// The console shares /api's credentials: the admin token or a
+	// franchise token, the caller's identity in the request context.
+	cons := &console.Console{Store: st, Temporal: c, Namespace: cfg.Namespace, UIURL: cfg.UIURL, Auth: Authenticator(cfg.APIToken, st).Require, Log: log.With().Str("component", "console").Logger()}
 	rec := &runlog.Recorder{Temporal: c, Store: st, Namespace: cfg.Namespace, Channels: cfg.FailureWebhooks, UIURL: cfg.UIURL, Log: log.With().Str("component", "runlog").Logger()}
 	snd := &runlog.Sender{Store: st, Secret: []byte(cfg.WebhookSecret), Log: log.With().Str("component", "notify").Logger()}
 	if cfg.RunLogInterval > 0 {
@@ -242,10 +243,11 @@ func CRMHandler(st *store.Store, log zerolog.Logger) http.Handler {
 	return crmapi.New(crmstore.New(st), cipher, log)
 }
 
-// Handler routes POST /events (signed), /api/* (bearer token), the API's
-// descriptions GET /api/openapi.json and GET /api/automation/schema (open),
-// /healthz (open; 503 when the database does not answer), GET /metrics and,
-// with payload encryption on, /codec/. openapi.json describes every route.
+// Handler routes POST /events (signed), /api/* (the admin token or a
+// franchise token, see Authenticator), the API's descriptions
+// GET /api/openapi.json and GET /api/automation/schema (open), /healthz
+// (open; 503 when the database does not answer), GET /metrics and, with
+// payload encryption on, /codec/. openapi.json describes every route.
 func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token string, st *store.Store) http.Handler {
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
@@ -254,9 +256,12 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 		apiMux.Handle("/api/crm_integrations/", crmH)
 		apiMux.Handle("/api/integrations/", crmH)
 	}
+	if st != nil {
+		(&auth.TokensAPI{Store: st}).Register(apiMux)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))
-	mux.Handle("/api/", RequireToken(token, apiMux))
+	mux.Handle("/api/", Authenticator(token, st).Require(apiMux))
 	// The API's descriptions are public: editors fetch them without
 	// credentials, and they hold no data.
 	mux.HandleFunc("GET /api/openapi.json", serveJSON("application/json", OpenAPI))
@@ -281,23 +286,23 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	return mux
 }
 
-// RequireToken answers 401 unless the request carries
-// "Authorization: Bearer <token>" or "x-api-key: <token>" (Heron's header),
-// compared in constant time. An empty token admits nobody.
+// Authenticator checks the credentials of /api/* (and anything else that
+// mounts it, such as the console): the admin token, or a franchise-scoped
+// token stored hashed in st. Handlers read the caller with
+// auth.FromContext(r.Context()).
+func Authenticator(adminToken string, st *store.Store) *auth.Authenticator {
+	a := &auth.Authenticator{AdminToken: adminToken, Realm: "starter"}
+	if st != nil {
+		a.Tokens = st
+	}
+	return a
+}
+
+// RequireToken answers 401 unless the request carries the admin token
+// ("Authorization: Bearer <token>" or "x-api-key: <token>", compared in
+// constant time). An empty token admits nobody.
 func RequireToken(token string, next http.Handler) http.Handler {
-	want := []byte(token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !bearer {
-			got = r.Header.Get("X-Api-Key")
-		}
-		if token == "" || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="starter"`)
-			ingest.WriteJSON(w, http.StatusUnauthorized, ingest.ErrorResponse{Error: "missing or wrong API token (Authorization: Bearer $" + EnvAPIToken + ", or x-api-key: $" + EnvAPIToken + ")"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return Authenticator(token, nil).Require(next)
 }
 
 // Listen serves h on addr until ctx ends, then shuts down gracefully.

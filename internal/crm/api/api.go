@@ -11,7 +11,9 @@
 // secret and auth are write-only: sealed with the Cipher, never returned or
 // logged. Invalid bodies get 400 {"error", "problems": [{"path","message"}]}
 // listing every problem; unknown ids 404. Authentication is the caller's
-// (the starter wraps this handler).
+// (the starter wraps this handler and puts an auth.Identity in the
+// context): a franchise token sees only its franchise's integrations
+// (others are 404) and may not name another franchise_id (403).
 package api
 
 import (
@@ -28,6 +30,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/crm"
 )
 
@@ -126,6 +129,14 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.HeronID = ""
+	caller := auth.FromContext(r.Context())
+	if !caller.Admin() && in.FranchiseID == "" {
+		in.FranchiseID = caller.Franchise
+	}
+	if !caller.CanAccess(in.FranchiseID) {
+		auth.Forbidden(w, "franchise_id")
+		return
+	}
 	verr := crm.Validate(&in.Integration)
 	if in.Secret == nil || *in.Secret == "" {
 		verr = appendProblem(verr, validate.Problem{Path: "$.secret", Message: "is required"})
@@ -195,6 +206,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	caller := auth.FromContext(r.Context())
 	out := make([]crm.Integration, 0, len(recs))
 	for _, rec := range recs {
 		in, err := decodeStored(rec)
@@ -202,23 +214,37 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		out = append(out, in)
+		if caller.CanAccess(in.FranchiseID) {
+			out = append(out, in)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"crm_integrations": out})
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
-	rec, err := h.store.Get(r.Context(), r.PathValue("heron_id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	in, err := decodeStored(rec)
+	_, in, err := h.load(r, r.PathValue("heron_id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, in)
+}
+
+// load returns an integration the caller may see; another franchise's is
+// crm.ErrNotFound, like a missing one.
+func (h *Handler) load(r *http.Request, id string) (crm.Record, crm.Integration, error) {
+	rec, err := h.store.Get(r.Context(), id)
+	if err != nil {
+		return rec, crm.Integration{}, err
+	}
+	in, err := decodeStored(rec)
+	if err != nil {
+		return rec, in, err
+	}
+	if !auth.FromContext(r.Context()).CanAccess(in.FranchiseID) {
+		return crm.Record{}, crm.Integration{}, crm.ErrNotFound
+	}
+	return rec, in, nil
 }
 
 // patch applies the body as a JSON merge patch (RFC 7396) to the stored
@@ -230,7 +256,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
 // removes all of it.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("heron_id")
-	rec, err := h.store.Get(r.Context(), id)
+	rec, _, err := h.load(r, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -271,6 +297,10 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) {
 	var in crm.IntegrationInput
 	if err := crm.DecodeInput(mergedJSON, &in); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if !auth.FromContext(r.Context()).CanAccess(in.FranchiseID) {
+		auth.Forbidden(w, "franchise_id")
 		return
 	}
 	if err := crm.Validate(&in.Integration); err != nil {

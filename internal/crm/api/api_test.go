@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/crm"
 	"github.com/conecrm/automation-runtime/internal/crm/api"
 )
@@ -19,7 +20,7 @@ import (
 func do(t *testing.T, h http.Handler, method, path string, body []byte) (int, map[string]any, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewReader(body)))
+	auth.Fixed(auth.Identity{TokenID: auth.AdminTokenID}, h).ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewReader(body)))
 	var out map[string]any
 	_ = json.Unmarshal(rec.Body.Bytes(), &out)
 	return rec.Code, out, rec.Body.String()

@@ -4,6 +4,7 @@ package crmstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -20,7 +21,11 @@ var _ crm.Store = (*Store)(nil)
 func New(s *store.Store) *Store { return &Store{s: s} }
 
 func toRow(r crm.Record) store.CRMRow {
-	return store.CRMRow{HeronID: r.HeronID, Integration: r.Integration, Sealed: r.SealedCredentials, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	var head struct {
+		FranchiseID string `json:"franchise_id"`
+	}
+	_ = json.Unmarshal(r.Integration, &head)
+	return store.CRMRow{HeronID: r.HeronID, Integration: r.Integration, Sealed: r.SealedCredentials, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Franchise: head.FranchiseID}
 }
 
 func fromRow(r store.CRMRow) crm.Record {

@@ -1,0 +1,268 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/conecrm/automation-runtime/internal/auth"
+	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
+	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/starter/server"
+)
+
+const (
+	franchiseA = "0192f0a0-0007-7000-8000-00000000000a"
+	franchiseB = "0192f0a0-0007-7000-8000-00000000000b"
+	userA      = "0192f0a0-0007-7000-8000-0000000000aa"
+)
+
+type tenancyEnv struct {
+	t        *testing.T
+	srv      *httptest.Server
+	st       *store.Store
+	tokA     string
+	tokB     string
+	autoDoc  map[string]any
+	autoA    string
+	autoB    string
+	integA   string
+	integB   string
+	crmInput map[string]any
+}
+
+// call sends a request with a token and returns the status and body.
+func (e *tenancyEnv) call(token, method, path string, body any, headers ...string) (int, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if json.Unmarshal(raw, &out) != nil {
+		var list []any
+		if json.Unmarshal(raw, &list) == nil {
+			out = map[string]any{"list": list}
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func (e *tenancyEnv) doc(franchise string) map[string]any {
+	d := map[string]any{}
+	for k, v := range e.autoDoc {
+		d[k] = v
+	}
+	delete(d, "id")
+	if franchise != "" {
+		d["franchise"] = map[string]any{"id": franchise}
+	} else {
+		delete(d, "franchise")
+	}
+	return d
+}
+
+func newTenancyEnv(t *testing.T) *tenancyEnv {
+	t.Setenv("CRM_SECRETS_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
+	st := storetest.SQLite(t)
+	in := &ingest.Ingester{Source: catalog.New(), Log: zerolog.Nop(), Secret: []byte("s")}
+	api := &catalog.API{Store: st, Catalog: catalog.New(), Log: zerolog.Nop()}
+	e := &tenancyEnv{t: t, st: st, srv: httptest.NewServer(server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "admin-tok", st))}
+	t.Cleanup(e.srv.Close)
+	root, _ := devserver.RepoRoot()
+	raw, err := os.ReadFile(filepath.Join(root, "automations", "new-lead-call-task.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &e.autoDoc); err != nil {
+		t.Fatal(err)
+	}
+	raw, err = os.ReadFile(filepath.Join(root, "internal", "crm", "testdata", "salesforce.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &e.crmInput); err != nil {
+		t.Fatal(err)
+	}
+	for f, tok := range map[string]*string{franchiseA: &e.tokA, franchiseB: &e.tokB} {
+		c, err := auth.Issue(t.Context(), st, auth.NewToken{Name: "dealer", Franchise: f}, "admin", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		*tok = c.Secret
+	}
+	// Each franchise's token creates one automation and one integration.
+	for _, x := range []struct {
+		tok         string
+		auto, integ *string
+	}{{e.tokA, &e.autoA, &e.integA}, {e.tokB, &e.autoB, &e.integB}} {
+		status, out := e.call(x.tok, "POST", "/api/automation", e.doc(""))
+		if status != 200 {
+			t.Fatalf("create automation: %d %v", status, out)
+		}
+		*x.auto = out["id"].(string)
+		status, out = e.call(x.tok, "POST", "/api/crm_integrations", e.crmInput)
+		if status != 201 {
+			t.Fatalf("create integration: %d %v", status, out)
+		}
+		*x.integ = out["crm_integration"].(map[string]any)["heron_id"].(string)
+	}
+	return e
+}
+
+// TestNoEndpointCrossesFranchises walks every /api route with franchise A's
+// token against franchise B's objects: reads and writes of B's objects are
+// 404 (as if they did not exist), requests naming B are 403, and B's
+// objects are unchanged afterwards.
+func TestNoEndpointCrossesFranchises(t *testing.T) {
+	e := newTenancyEnv(t)
+	_, before := e.call("admin-tok", "GET", "/api/automation/"+e.autoB, nil)
+	cases := []struct {
+		method, path string
+		body         any
+		want         int
+	}{
+		{"GET", "/api/automation/" + e.autoB, nil, 404},
+		{"PATCH", "/api/automation/" + e.autoB, map[string]any{"name": "taken over"}, 404},
+		{"POST", "/api/automation/" + e.autoB + "/duplicate", nil, 404},
+		{"POST", "/api/automation/" + e.autoB + "/activate", nil, 404},
+		{"POST", "/api/automation/" + e.autoB + "/deactivate", nil, 404},
+		{"DELETE", "/api/automation/" + e.autoB + "?cancelRunning=true", nil, 404},
+		{"GET", "/api/automation?franchise=" + franchiseB, nil, 403},
+		{"POST", "/api/automation", e.doc(franchiseB), 403},
+		{"PATCH", "/api/automation/" + e.autoA, map[string]any{"franchise": map[string]any{"id": franchiseB}}, 403},
+		{"GET", "/api/crm_integrations/" + e.integB, nil, 404},
+		{"PATCH", "/api/crm_integrations/" + e.integB, map[string]any{"is_enabled": false}, 404},
+		{"POST", "/api/crm_integrations", withField(e.crmInput, "franchise_id", franchiseB), 403},
+		{"PATCH", "/api/crm_integrations/" + e.integA, map[string]any{"franchise_id": franchiseB}, 403},
+		{"GET", "/api/tokens", nil, 403},
+		{"POST", "/api/tokens", map[string]any{"name": "x", "franchise": franchiseB}, 403},
+		{"DELETE", "/api/tokens/anything", nil, 403},
+	}
+	for _, tc := range cases {
+		if got, out := e.call(e.tokA, tc.method, tc.path, tc.body); got != tc.want {
+			t.Errorf("%s %s with franchise A's token: HTTP %d %v, want %d", tc.method, tc.path, got, out, tc.want)
+		}
+	}
+	// Listings hold only A's objects.
+	_, out := e.call(e.tokA, "GET", "/api/automation", nil)
+	if l := out["list"]; len(l.([]any)) != 1 || l.([]any)[0].(map[string]any)["id"] != e.autoA {
+		t.Errorf("A lists automations %v", l)
+	}
+	_, out = e.call(e.tokA, "GET", "/api/automation?franchise="+franchiseA, nil)
+	if l := out["list"]; len(l.([]any)) != 1 {
+		t.Errorf("A lists its own franchise: %v", l)
+	}
+	_, out = e.call(e.tokA, "GET", "/api/crm_integrations", nil)
+	if l := out["crm_integrations"].([]any); len(l) != 1 || l[0].(map[string]any)["heron_id"] != e.integA || l[0].(map[string]any)["franchise_id"] != franchiseA {
+		t.Errorf("A lists integrations %v", l)
+	}
+	// B's objects are as they were; the admin sees both franchises and
+	// filters by franchise.
+	_, after := e.call("admin-tok", "GET", "/api/automation/"+e.autoB, nil)
+	if before["versionNumber"] != after["versionNumber"] || after["isActive"] != true || after["name"] != before["name"] {
+		t.Errorf("B's automation changed: %v -> %v", before, after)
+	}
+	_, out = e.call("admin-tok", "GET", "/api/automation", nil)
+	if l := out["list"].([]any); len(l) != 2 {
+		t.Errorf("admin lists %d automations, want 2", len(l))
+	}
+	_, out = e.call("admin-tok", "GET", "/api/automation?franchise="+franchiseB, nil)
+	if l := out["list"].([]any); len(l) != 1 || l[0].(map[string]any)["id"] != e.autoB {
+		t.Errorf("admin ?franchise=B lists %v", l)
+	}
+	// x-api-key is accepted like the bearer token.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/automation/"+e.autoA, nil)
+	req.Header.Set("x-api-key", e.tokA)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("x-api-key: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}
+
+// TestRecordFieldsFromCaller: createdBy, modifiedBy and deletedBy come from
+// the token's user or the X-User-Id header.
+func TestRecordFieldsFromCaller(t *testing.T) {
+	e := newTenancyEnv(t)
+	status, out := e.call(e.tokA, "POST", "/api/automation", e.doc(""), auth.UserHeader, userA)
+	if status != 200 {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	id := out["id"].(string)
+	if out["createdBy"].(map[string]any)["id"] != userA || out["modifiedBy"].(map[string]any)["id"] != userA || out["dtype"] != "Automation" ||
+		out["dateDeleted"] != nil || out["deletedBy"] != nil || out["franchise"].(map[string]any)["id"] != franchiseA {
+		t.Fatalf("created record fields: %v", out)
+	}
+	c, err := auth.Issue(t.Context(), e.st, auth.NewToken{Name: "editor", Franchise: franchiseA, UserID: "0192f0a0-0007-7000-8000-0000000000bb"}, "admin", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out = e.call(c.Secret, "PATCH", "/api/automation/"+id, map[string]any{"name": "renamed"})
+	if out["createdBy"].(map[string]any)["id"] != userA || out["modifiedBy"].(map[string]any)["id"] != "0192f0a0-0007-7000-8000-0000000000bb" {
+		t.Fatalf("patched record fields: %v", out)
+	}
+	_, out = e.call("admin-tok", "DELETE", "/api/automation/"+id, nil, auth.UserHeader, userA)
+	if out["deletedBy"].(map[string]any)["id"] != userA {
+		t.Fatalf("delete answer: %v", out)
+	}
+	old, err := e.st.GetVersion(t.Context(), id, 2)
+	if err != nil || old.DeletedBy != userA || old.DeletedAt.IsZero() {
+		t.Fatalf("stored deletion: %+v %v", old, err)
+	}
+	// Tokens: the admin creates and revokes; the secret is shown once.
+	status, out = e.call("admin-tok", "POST", "/api/tokens", map[string]any{"name": "new", "franchise": franchiseB})
+	if status != 201 || !strings.HasPrefix(out["secret"].(string), auth.TokenPrefix) {
+		t.Fatalf("token create: %d %v", status, out)
+	}
+	secret, tokID := out["secret"].(string), out["token"].(map[string]any)["id"].(string)
+	if status, _ := e.call(secret, "GET", "/api/automation", nil); status != 200 {
+		t.Fatalf("new token: %d", status)
+	}
+	if status, _ := e.call("admin-tok", "DELETE", "/api/tokens/"+tokID, nil); status != 204 {
+		t.Fatalf("revoke: %d", status)
+	}
+	if status, _ := e.call(secret, "GET", "/api/automation", nil); status != 401 {
+		t.Fatalf("revoked token: %d", status)
+	}
+	if status, out := e.call("admin-tok", "POST", "/api/tokens", map[string]any{"name": "", "franchise": "nope"}); status != 400 || len(out["problems"].([]any)) != 2 {
+		t.Fatalf("bad token body: %d %v", status, out)
+	}
+}
+
+func withField(m map[string]any, k string, v any) map[string]any {
+	out := map[string]any{}
+	for kk, vv := range m {
+		out[kk] = vv
+	}
+	out[k] = v
+	return out
+}
