@@ -186,7 +186,7 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
 	// The console shares /api's credentials: the admin token or a
 	// franchise token, the caller's identity in the request context.
-	cons := &console.Console{Store: st, Temporal: c, Namespace: cfg.Namespace, UIURL: cfg.UIURL, Auth: Authenticator(cfg.APIToken, st).Require, Log: log.With().Str("component", "console").Logger()}
+	cons := &console.Console{Store: st, Temporal: c, Namespace: cfg.Namespace, UIURL: cfg.UIURL, Auth: Authenticator(cfg.APIToken, st).Require, Scope: ConsoleScope, Log: log.With().Str("component", "console").Logger()}
 	rec := &runlog.Recorder{Temporal: c, Store: st, Namespace: cfg.Namespace, Channels: cfg.FailureWebhooks, UIURL: cfg.UIURL, Log: log.With().Str("component", "runlog").Logger()}
 	snd := &runlog.Sender{Store: st, Secret: []byte(cfg.WebhookSecret), Log: log.With().Str("component", "notify").Logger()}
 	if cfg.RunLogInterval > 0 {
@@ -194,6 +194,16 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 		go snd.Run(ctx, cfg.RunLogInterval)
 	}
 	return &App{Handler: WithConsole(h, cons), Console: cons, Recorder: rec, Sender: snd, Catalog: cat, Ingester: in, API: api}, nil
+}
+
+// ConsoleScope is the franchises the console shows the caller: nil (all)
+// for the admin token, the token's own franchise otherwise.
+func ConsoleScope(r *http.Request) []string {
+	id := auth.FromContext(r.Context())
+	if id.Admin() {
+		return nil
+	}
+	return []string{id.Franchise}
 }
 
 // WithConsole adds the console (/console, its own login) and its JSON
