@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // TokenStore keeps franchise-scoped tokens.
@@ -65,21 +67,21 @@ func Issue(ctx context.Context, st TokenStore, in NewToken, by string, now time.
 }
 
 // InvalidError lists what is wrong with a NewToken.
-type InvalidError struct{ Problems []string }
+type InvalidError struct{ Problems validate.Problems }
 
-func (e *InvalidError) Error() string { return "invalid token: " + strings.Join(e.Problems, "; ") }
+func (e *InvalidError) Error() string { return "invalid token: " + e.Problems.Error() }
 
 // Problems lists what is wrong, each naming its field.
-func (in NewToken) Problems() []string {
-	var p []string
+func (in NewToken) Problems() validate.Problems {
+	var p validate.Problems
 	if n := strings.TrimSpace(in.Name); n == "" || len(n) > 200 {
-		p = append(p, "name: required, at most 200 characters")
+		p = append(p, validate.Problem{Path: "name", Message: "required, at most 200 characters"})
 	}
 	if !uuidRE.MatchString(in.Franchise) {
-		p = append(p, "franchise: required, the franchise id (a UUID)")
+		p = append(p, validate.Problem{Path: "franchise", Message: "required, the franchise id (a UUID)"})
 	}
 	if in.UserID != "" && !uuidRE.MatchString(in.UserID) {
-		p = append(p, "userId: must be a UUID")
+		p = append(p, validate.Problem{Path: "userId", Message: "must be a UUID"})
 	}
 	return p
 }
