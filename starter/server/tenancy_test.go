@@ -145,6 +145,28 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 func TestNoEndpointCrossesFranchises(t *testing.T) {
 	e := newTenancyEnv(t)
 	_, before := e.call("admin-tok", "GET", "/api/automation/"+e.autoB, nil)
+	link := func(franchise, item string) map[string]any {
+		l := map[string]any{"access_token": "tok-" + item, "end_user_name": "dealer", "item_id": item}
+		if franchise != "" {
+			l["end_user_id"] = franchise
+		}
+		return l
+	}
+	// B has a link on its own integration; a shared integration (the
+	// admin's, no franchise) has a link per franchise.
+	if status, out := e.call(e.tokB, "POST", "/api/integrations/"+e.integB+"/links", link("", "b-own")); status != 201 {
+		t.Fatalf("B's link: %d %v", status, out)
+	}
+	status, out := e.call("admin-tok", "POST", "/api/crm_integrations", e.crmInput)
+	if status != 201 {
+		t.Fatalf("shared integration: %d %v", status, out)
+	}
+	shared := out["crm_integration"].(map[string]any)["heron_id"].(string)
+	for _, x := range []struct{ tok, item string }{{e.tokA, "a-shared"}, {e.tokB, "b-shared"}} {
+		if status, out := e.call(x.tok, "POST", "/api/integrations/"+shared+"/links", link("", x.item)); status != 201 {
+			t.Fatalf("link on the shared integration: %d %v", status, out)
+		}
+	}
 	cases := []struct {
 		method, path string
 		body         any
@@ -163,6 +185,14 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		{"PATCH", "/api/crm_integrations/" + e.integB, map[string]any{"is_enabled": false}, 404},
 		{"POST", "/api/crm_integrations", withField(e.crmInput, "franchise_id", franchiseB), 403},
 		{"PATCH", "/api/crm_integrations/" + e.integA, map[string]any{"franchise_id": franchiseB}, 403},
+		{"GET", "/api/crm_integrations/" + shared, nil, 404},
+		{"PATCH", "/api/crm_integrations/" + shared, map[string]any{"is_enabled": false}, 404},
+		{"GET", "/api/integrations/" + e.integB + "/links", nil, 404},
+		{"GET", "/api/integrations/" + e.integB + "/links/b-own", nil, 404},
+		{"POST", "/api/integrations/" + e.integB + "/links", link("", "a-there"), 404},
+		{"GET", "/api/integrations/" + shared + "/links/b-shared", nil, 404},
+		{"POST", "/api/integrations/" + shared + "/links", link(franchiseB, "b-shared"), 403},
+		{"POST", "/api/integrations/" + e.integA + "/links", link(franchiseB, "b-in-a"), 403},
 		{"GET", "/api/tokens", nil, 403},
 		{"POST", "/api/tokens", map[string]any{"name": "x", "franchise": franchiseB}, 403},
 		{"DELETE", "/api/tokens/anything", nil, 403},
@@ -173,7 +203,15 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		}
 	}
 	// Listings hold only A's objects.
-	_, out := e.call(e.tokA, "GET", "/api/automation", nil)
+	_, out = e.call(e.tokA, "GET", "/api/integrations/"+shared+"/links", nil)
+	if l := out["links"].([]any); len(l) != 1 || l[0].(map[string]any)["item_id"] != "a-shared" {
+		t.Errorf("A lists the shared integration's links: %v", l)
+	}
+	_, out = e.call("admin-tok", "GET", "/api/integrations/"+shared+"/links", nil)
+	if l := out["links"].([]any); len(l) != 2 {
+		t.Errorf("admin lists the shared integration's links: %v", l)
+	}
+	_, out = e.call(e.tokA, "GET", "/api/automation", nil)
 	if l := out["list"]; len(l.([]any)) != 1 || l.([]any)[0].(map[string]any)["id"] != e.autoA {
 		t.Errorf("A lists automations %v", l)
 	}

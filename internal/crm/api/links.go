@@ -8,9 +8,29 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/crm"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
+
+// linkIntegration returns the integration whose links the caller may use:
+// its own franchise's or a shared one (links are per franchise, so a
+// franchise token works with its own link of a shared integration).
+// Another franchise's integration is crm.ErrNotFound.
+func (h *Handler) linkIntegration(r *http.Request, id string) (crm.Integration, error) {
+	rec, err := h.store.Get(r.Context(), id)
+	if err != nil {
+		return crm.Integration{}, err
+	}
+	integ, err := decodeStored(rec)
+	if err != nil {
+		return integ, err
+	}
+	if integ.FranchiseID != "" && !auth.FromContext(r.Context()).CanAccess(integ.FranchiseID) {
+		return crm.Integration{}, crm.ErrNotFound
+	}
+	return integ, nil
+}
 
 // LinkInput is the body of POST /api/integrations/{heron_id}/links (seed
 // 002). access_token and refresh_token are write-only.
@@ -30,12 +50,7 @@ type linkBody struct {
 // access token replaces the sealed one and the link is active again.
 func (h *Handler) createLink(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("heron_id")
-	rec, err := h.store.Get(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	integ, err := decodeStored(rec)
+	integ, err := h.linkIntegration(r, id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -54,8 +69,20 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.EndUserID, in.ItemID = strings.TrimSpace(in.EndUserID), strings.TrimSpace(in.ItemID)
+	caller := auth.FromContext(r.Context())
+	if in.EndUserID == "" && !caller.Admin() {
+		in.EndUserID = caller.Franchise
+	}
+	if in.EndUserID != "" && !caller.CanAccess(in.EndUserID) {
+		auth.Forbidden(w, "end_user_id")
+		return
+	}
 	if err := validateLink(&in); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if integ.FranchiseID != "" && in.EndUserID != integ.FranchiseID {
+		h.fail(w, r, &crm.ValidationError{Problems: validate.Problems{{Path: "$.end_user_id", Message: "must be the integration's franchise_id " + integ.FranchiseID}}})
 		return
 	}
 	creds := crm.Credentials{Secret: in.AccessToken}
@@ -119,7 +146,7 @@ func validateLink(in *LinkInput) error {
 
 func (h *Handler) listLinks(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("heron_id")
-	if _, err := h.store.Get(r.Context(), id); err != nil {
+	if _, err := h.linkIntegration(r, id); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -128,16 +155,26 @@ func (h *Handler) listLinks(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"links": links})
+	caller := auth.FromContext(r.Context())
+	visible := links[:0]
+	for _, l := range links {
+		if caller.CanAccess(l.EndUserID) {
+			visible = append(visible, l)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"links": visible})
 }
 
 func (h *Handler) getLink(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("heron_id")
-	if _, err := h.store.Get(r.Context(), id); err != nil {
+	if _, err := h.linkIntegration(r, id); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	l, err := h.links.GetLink(r.Context(), id, r.PathValue("item_id"))
+	if err == nil && !auth.FromContext(r.Context()).CanAccess(l.EndUserID) {
+		err = crm.ErrNotFound // another franchise's link: as if absent
+	}
 	if errors.Is(err, crm.ErrNotFound) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "link not found"})
 		return
