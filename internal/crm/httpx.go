@@ -9,6 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
+
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 // Response is a vendor's HTTP answer, body read (at most 1 MiB).
@@ -66,4 +69,67 @@ func DoRaw(ctx context.Context, client *http.Client, provider, method, rawURL st
 		return nil, &Error{Provider: provider, Message: "reading response failed", Retryable: true, StatusCode: resp.StatusCode}
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// Inline retries of idempotent requests: a search, an update by id or an
+// upsert by key may be sent again without creating anything twice, so a
+// lone 5xx, reset or short rate limit is absorbed here rather than failing
+// the whole activity attempt (which would redo the objects already written
+// and wait out Temporal's backoff). Creates never come through here.
+const (
+	inlineTries    = 3
+	inlineMaxSleep = 2 * time.Second
+)
+
+// inlineBackoff is the pause before inline try n+1 (n from 1).
+var inlineBackoff = func(n int) time.Duration { return time.Duration(n) * 250 * time.Millisecond }
+
+// DoIdempotent is Do for a request that is safe to repeat. It retries
+// transport failures and retryable statuses up to three times in all,
+// honouring a Retry-After of at most two seconds; a longer one is returned
+// at once so that the activity's retry waits it out instead of a held
+// worker slot.
+func DoIdempotent(ctx context.Context, client *http.Client, provider, method, rawURL string, header http.Header, body any) (*Response, error) {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return nil, fmt.Errorf("encode %s request: %w", provider, err)
+		}
+	}
+	for try := 1; ; try++ {
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		resp, err := DoRaw(ctx, client, provider, method, rawURL, header, rd)
+		wait := inlineBackoff(try)
+		switch {
+		case err != nil && !IsRetryable(err):
+			return nil, err
+		case err != nil && ctx.Err() != nil:
+			return nil, err
+		case err == nil && !StatusRetryable(resp.Status):
+			return resp, nil
+		case err == nil:
+			d := retryafter.FromHeader(resp.Header, time.Now())
+			if d > inlineMaxSleep {
+				return resp, nil
+			}
+			wait = max(wait, d)
+		}
+		if try >= inlineTries {
+			return resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if err == nil {
+				return resp, nil
+			}
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }

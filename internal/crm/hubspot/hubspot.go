@@ -191,7 +191,12 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object, idem string) (stri
 		path = "/batch/create"
 		body = map[string]any{"inputs": []map[string]any{{"associations": []any{}, "properties": stringProps(obj.AllFields()), "objectWriteTraceId": trace}}}
 	}
-	resp, err := crm.Do(ctx, c.http, name, http.MethodPost, c.base+"/"+typ+path, c.header(), body)
+	// An update by id or an upsert by key can be resent; a create cannot.
+	do := crm.DoIdempotent
+	if path == "/batch/create" {
+		do = crm.Do
+	}
+	resp, err := do(ctx, c.http, name, http.MethodPost, c.base+"/"+typ+path, c.header(), body)
 	if err != nil {
 		return "", false, err
 	}
@@ -220,7 +225,7 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object, idem string) (stri
 }
 
 func (c *Client) search(ctx context.Context, typ string, sr *SearchRequest, object string) (string, error) {
-	resp, err := crm.Do(ctx, c.http, name, http.MethodPost, c.base+"/"+typ+"/search", c.header(), sr)
+	resp, err := crm.DoIdempotent(ctx, c.http, name, http.MethodPost, c.base+"/"+typ+"/search", c.header(), sr)
 	if err != nil {
 		return "", err
 	}

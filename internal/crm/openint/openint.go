@@ -87,7 +87,7 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object) (string, bool, err
 	var resp *crm.Response
 	var err error
 	if obj.KnownID != "" {
-		resp, err = crm.Do(ctx, c.http, name, http.MethodPatch, c.base+"/unified/crm/"+entity+"/"+url.PathEscape(obj.KnownID), h, map[string]any{"record": Record(entity, obj.Fields)})
+		resp, err = crm.DoIdempotent(ctx, c.http, name, http.MethodPatch, c.base+"/unified/crm/"+entity+"/"+url.PathEscape(obj.KnownID), h, map[string]any{"record": Record(entity, obj.Fields)})
 	} else {
 		if obj.UpsertField == "" {
 			return "", false, &crm.Error{Provider: name, Object: obj.Key, Message: "no upsert key: set external_lookup_field_name on one field"}
@@ -96,7 +96,7 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object) (string, bool, err
 			"upsert_on": map[string]any{"key": obj.UpsertField, "values": []string{obj.UpsertValue}},
 			"record":    Record(entity, obj.AllFields()),
 		}
-		resp, err = crm.Do(ctx, c.http, name, http.MethodPost, c.base+"/unified/crm/"+entity+"/_upsert", h, body)
+		resp, err = crm.DoIdempotent(ctx, c.http, name, http.MethodPost, c.base+"/unified/crm/"+entity+"/_upsert", h, body)
 	}
 	if err != nil {
 		return "", false, err

@@ -144,7 +144,7 @@ func TestPushThroughLinkStatus(t *testing.T) {
 	if _, err := p.Push(ctx, push.Request{IntegrationID: "crm_seed", Record: lead("fr-montreal"), Today: "2026-11-29"}); !crm.IsRetryable(err) {
 		t.Fatalf("rate limit: %v", err)
 	}
-	sf.InjectFault(crmfake.Fault{Status: 503, Body: `[{"message":"down","errorCode":"SERVER_UNAVAILABLE"}]`})
+	sf.InjectFault(crmfake.Fault{Status: 503, Body: `[{"message":"down","errorCode":"SERVER_UNAVAILABLE"}]`, Times: 3})
 	if _, err := p.Push(ctx, push.Request{IntegrationID: "crm_seed", Record: lead("fr-montreal"), Today: "2026-11-29"}); !crm.IsRetryable(err) {
 		t.Fatalf("503: %v", err)
 	}

@@ -308,7 +308,19 @@ func TestHubSpotUpsertTwiceAndFaults(t *testing.T) {
 			if e, ok := crm.AsError(err); !ok || !e.Retryable || e.RetryAfter != 3*time.Second || e.StatusCode != 429 {
 				t.Fatalf("429: %v", err)
 			}
+			// A lone short rate limit is absorbed by the inline retry of an
+			// idempotent request; one that persists reaches the activity.
 			hs.InjectFault(crmfake.HubSpotRateLimit(""))
+			before := hs.Stats().Requests
+			if _, err = p.Push(context.Background(), req); err != nil {
+				t.Fatalf("a lone 429 was not retried inline: %v", err)
+			}
+			if n := hs.Stats().Requests - before; n != 5 {
+				t.Fatalf("a push absorbing one 429 made %d requests, want 5 (search, update, search, update, retry)", n)
+			}
+			limit := crmfake.HubSpotRateLimit("")
+			limit.Times = 3
+			hs.InjectFault(limit)
 			_, err = p.Push(context.Background(), req)
 			if e, ok := crm.AsError(err); !ok || !e.Retryable || e.RetryAfter != time.Second {
 				t.Fatalf("429 without Retry-After: %v", err)
@@ -376,6 +388,10 @@ func TestOpenIntUpsertTwice(t *testing.T) {
 		t.Fatalf("400: %v", err)
 	}
 	oi.InjectFault(crmfake.Fault{Status: 500, Body: `{"code":"INTERNAL_SERVER_ERROR","message":"Internal server error"}`})
+	if _, err = p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: leadRecord()}); err != nil {
+		t.Fatalf("a lone 500 on an upsert was not retried inline: %v", err)
+	}
+	oi.InjectFault(crmfake.Fault{Status: 500, Body: `{"code":"INTERNAL_SERVER_ERROR","message":"Internal server error"}`, Times: 3})
 	_, err = p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: leadRecord()})
 	if !crm.IsRetryable(err) {
 		t.Fatalf("500: %v", err)

@@ -197,7 +197,7 @@ type queryResult struct {
 }
 
 func (c *Client) query(ctx context.Context, soql, object string) (string, error) {
-	resp, err := crm.Do(ctx, c.http, name, http.MethodGet, c.base+"/query?q="+url.QueryEscape(soql), c.header(), nil)
+	resp, err := crm.DoIdempotent(ctx, c.http, name, http.MethodGet, c.base+"/query?q="+url.QueryEscape(soql), c.header(), nil)
 	if err != nil {
 		return "", err
 	}
@@ -444,7 +444,13 @@ func (c *Client) writeOne(ctx context.Context, p *plan, ids map[string]string) (
 		body = crm.ResolveRefs(p.obj.AllFields(), ids)
 		delete(body, p.obj.UpsertField)
 	}
-	resp, err := crm.Do(ctx, c.http, name, method, c.sobjectURL(c.base, p, p.id), c.header(), body)
+	// A PATCH (update by id, upsert by external id) can be resent; a POST
+	// create cannot.
+	do := crm.DoIdempotent
+	if method == http.MethodPost {
+		do = crm.Do
+	}
+	resp, err := do(ctx, c.http, name, method, c.sobjectURL(c.base, p, p.id), c.header(), body)
 	if err != nil {
 		return "", false, err
 	}
