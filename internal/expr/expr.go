@@ -105,6 +105,9 @@ func Env() (*cel.Env, error) {
 			cel.OptionalTypes(),
 			ext.Strings(),
 			cel.ParserExpressionSizeLimit(MaxLength),
+			// Comprehensions visit map keys in sorted order (order.go).
+			cel.Macros(orderedMacros...),
+			inOrderFunction(),
 		)
 	})
 	return env, envErr
@@ -159,7 +162,7 @@ func Compile(src string, kind Kind) (*Program, error) {
 	}
 	ast, iss := e.Compile(src)
 	if iss.Err() != nil {
-		return nil, fmt.Errorf("does not compile: %s", oneLine(iss.Err().Error()))
+		return nil, fmt.Errorf("does not compile: %s", rangeError(oneLine(iss.Err().Error())))
 	}
 	out := ast.OutputType()
 	switch kind {
@@ -244,7 +247,10 @@ func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
 	return &checker.SizeEstimate{Min: 0, Max: maxCollectionSize}
 }
 
-func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+func (sizeEstimator) EstimateCallCost(function, _ string, _ *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+	if function == inOrder {
+		return inOrderCost(args)
+	}
 	return nil
 }
 
