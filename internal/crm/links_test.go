@@ -10,3 +10,11 @@ import (
 func TestMemoryLinkStore(t *testing.T) {
 	crmtest.LinkStoreContract(t, crm.NewMemoryStore())
 }
+
+func TestMemoryLeaseStore(t *testing.T) {
+	crmtest.LeaseStoreContract(t, crm.NewMemoryStore())
+}
+
+func TestMemoryCredentialStore(t *testing.T) {
+	crmtest.CredentialStoreContract(t, crm.NewMemoryStore())
+}

@@ -40,6 +40,9 @@ type MemoryStore struct {
 
 	linksOnce sync.Once
 	links     *memLinks
+
+	leases map[string]memLease // guarded by mu
+	rates  map[string][]time.Time
 }
 
 var _ Store = (*MemoryStore)(nil)

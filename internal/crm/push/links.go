@@ -17,42 +17,49 @@ func FranchiseOf(record map[string]any) string {
 	return id
 }
 
-// link finds the link of the lead's franchise and puts its credentials in
-// creds: its access token replaces the integration's secret, its auth keys
-// (a refresh token) override the integration's. No link: nil, and the
-// integration's own credentials are used. A link that needs a login fails
-// the push at once, without calling the vendor.
-func (p *Pusher) link(ctx context.Context, integrationID string, in *crm.Integration, record map[string]any, creds *crm.Credentials) (*crm.Link, error) {
+// link finds the link of the lead's franchise and opens its own
+// credentials. No link: nil, and the integration's own credentials are
+// used. A link that needs a login fails the push at once, without calling
+// the vendor.
+func (p *Pusher) link(ctx context.Context, integrationID string, in *crm.Integration, record map[string]any) (*crm.Link, crm.Credentials, error) {
 	franchise := FranchiseOf(record)
 	if p.opts.Links == nil || franchise == "" {
-		return nil, nil
+		return nil, crm.Credentials{}, nil
 	}
 	l, err := p.opts.Links.LinkFor(ctx, integrationID, franchise)
 	if errors.Is(err, crm.ErrNotFound) {
-		return nil, nil
+		return nil, crm.Credentials{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load the franchise's link: %w", err)
+		return nil, crm.Credentials{}, fmt.Errorf("load the franchise's link: %w", err)
 	}
 	if l.Status == crm.LinkLoginRequired {
-		return nil, &crm.Error{Provider: in.Provider, Message: l.StatusMessage}
+		return nil, crm.Credentials{}, &crm.Error{Provider: in.Provider, Message: l.StatusMessage}
 	}
 	lc, err := p.opts.Cipher.Open(crm.LinkSealID(integrationID, franchise), l.SealedCredentials)
 	if err != nil {
-		return nil, rejected("link " + l.ItemID + ": " + err.Error())
+		return nil, crm.Credentials{}, rejected("link " + l.ItemID + ": " + err.Error())
 	}
-	creds.Secret = lc.Secret
-	if len(lc.Auth) > 0 {
-		merged := make(map[string]any, len(creds.Auth)+len(lc.Auth))
-		for k, v := range creds.Auth {
-			merged[k] = v
+	return &l, lc, nil
+}
+
+// withLink returns the credentials a push through a link uses: the link's
+// access token replaces the integration's secret, its auth keys (a refresh
+// token) override the integration's (whose client_id and client_secret
+// stay).
+func withLink(base, link crm.Credentials) crm.Credentials {
+	out := crm.Credentials{Secret: link.Secret, Auth: make(map[string]any, len(base.Auth)+len(link.Auth))}
+	for k, v := range base.Auth {
+		// The integration's refresh token and expiry belong to its own
+		// token, not the link's.
+		if k != crm.AuthExpiresAt && k != crm.AuthRefreshToken {
+			out.Auth[k] = v
 		}
-		for k, v := range lc.Auth {
-			merged[k] = v
-		}
-		creds.Auth = merged
 	}
-	return &l, nil
+	for k, v := range link.Auth {
+		out.Auth[k] = v
+	}
+	return out
 }
 
 // LoginRequiredMessage is the status_message of a link whose credentials

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,10 @@ type Options struct {
 	// Links are the integrations' per-franchise links; nil uses Store when
 	// it is also a crm.LinkStore.
 	Links crm.LinkStore
+	// Leases make token refreshes single-flight across workers; nil uses
+	// Store when it is also a crm.LeaseStore (else refreshes are not
+	// coordinated).
+	Leases crm.LeaseStore
 	// Notifier posts link status changes to the integration's
 	// failure_notification_channel; nil sends none.
 	Notifier *crm.Notifier
@@ -98,6 +103,9 @@ func New(opts Options) (*Pusher, error) {
 	}
 	if opts.Links == nil {
 		opts.Links, _ = opts.Store.(crm.LinkStore)
+	}
+	if opts.Leases == nil {
+		opts.Leases, _ = opts.Store.(crm.LeaseStore)
 	}
 	return &Pusher{opts: opts, plans: map[string]cachedPlan{}}, nil
 }
@@ -190,19 +198,46 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return res, rejected(err.Error())
 	}
-	link, err := p.link(ctx, rec.HeronID, &in, req.Record, &creds)
+	link, linkOwn, err := p.link(ctx, rec.HeronID, &in, req.Record)
 	if err != nil {
 		return res, err
 	}
-	prov, err := factory(crm.Connection{
-		IntegrationID: rec.HeronID, Provider: in.Provider, InstanceURL: in.InstanceURL,
-		APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: p.opts.HTTPClient,
-	})
-	if err != nil {
-		return res, err
-	}
+	src := &credSource{integrationID: rec.HeronID, provider: in.Provider, instanceURL: in.InstanceURL,
+		base: creds, baseSealed: rec.SealedCredentials, link: link, linkOwn: linkOwn}
 	log := p.opts.Logger.With().Str("integration", rec.HeronID).Str("provider", in.Provider).Logger()
-	pushed, pushErr := prov.Push(ctx, mapped.Objects, crm.PushOptions{IdempotencyKey: req.IdempotencyKey, OnPushed: req.OnPushed})
+	pushWith := func(creds crm.Credentials, objs []crm.Object) ([]crm.ObjectResult, error) {
+		prov, err := factory(crm.Connection{
+			IntegrationID: rec.HeronID, Provider: in.Provider, InstanceURL: in.InstanceURL,
+			APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: p.opts.HTTPClient,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return prov.Push(ctx, objs, crm.PushOptions{IdempotencyKey: req.IdempotencyKey, OnPushed: req.OnPushed})
+	}
+	eff := src.effective()
+	refreshed := false
+	var pushed []crm.ObjectResult
+	var pushErr error
+	if crm.CanRefresh(in.Provider, eff) && crm.ExpiresSoon(eff, time.Now(), expiryMargin) {
+		eff, pushErr = p.refresh(ctx, src, eff.Secret)
+		refreshed = true
+	}
+	if pushErr == nil {
+		pushed, pushErr = pushWith(eff, mapped.Objects)
+	}
+	if pushErr != nil && !refreshed && crm.IsAuthFailure(pushErr) && crm.CanRefresh(in.Provider, eff) {
+		// The vendor refused the token: refresh it once and push again,
+		// updating what the first try wrote.
+		log.Info().Err(pushErr).Msg("crm access token refused; refreshing it")
+		var fresh crm.Credentials
+		if fresh, pushErr = p.refresh(ctx, src, eff.Secret); pushErr == nil {
+			first := pushed
+			pushed, pushErr = pushWith(fresh, withKnownIDs(mapped.Objects, first))
+			pushed = mergeTries(first, pushed)
+		}
+	}
+	link = src.link
 	res.Objects = mergeResults(plan.Keys(), pushed, mapped.Skipped)
 	for _, o := range res.Objects {
 		if o.ID == "" {
@@ -264,6 +299,36 @@ func (p *Pusher) writeBack(ctx context.Context, record map[string]any, known map
 	}
 	res.WrittenBack = true
 	return nil
+}
+
+// withKnownIDs returns objs with the ids of the objects already written
+// as known ids, so a second try updates them.
+func withKnownIDs(objs []crm.Object, written []crm.ObjectResult) []crm.Object {
+	out := slices.Clone(objs)
+	for _, r := range written {
+		for i := range out {
+			if out[i].Key == r.Key && r.ID != "" {
+				out[i].KnownID = r.ID
+			}
+		}
+	}
+	return out
+}
+
+// mergeTries combines the results of a push tried twice: the second try's
+// result of an object wins, created if either try created it.
+func mergeTries(first, second []crm.ObjectResult) []crm.ObjectResult {
+	out := slices.Clone(second)
+	for _, f := range first {
+		i := slices.IndexFunc(out, func(r crm.ObjectResult) bool { return r.Key == f.Key })
+		switch {
+		case i < 0:
+			out = append(out, f)
+		case f.Created:
+			out[i].Created = true
+		}
+	}
+	return out
 }
 
 func findID(ids []ThirdPartyID, key string) ThirdPartyID {

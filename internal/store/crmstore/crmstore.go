@@ -148,3 +148,24 @@ func (c *Store) MarkLinkSynced(ctx context.Context, integrationID, endUserID str
 func (c *Store) ReplaceLinkCredentials(ctx context.Context, integrationID, endUserID string, version int64, sealed []byte, now time.Time) (int64, bool, error) {
 	return c.s.ReplaceLinkCredentials(ctx, integrationID, endUserID, version, sealed, now)
 }
+
+var (
+	_ crm.LeaseStore      = (*Store)(nil)
+	_ crm.CredentialStore = (*Store)(nil)
+)
+
+// AcquireLease implements crm.LeaseStore.
+func (c *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration, now time.Time) (bool, error) {
+	return c.s.AcquireLease(ctx, name, holder, ttl, now)
+}
+
+// ReleaseLease implements crm.LeaseStore.
+func (c *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	return c.s.ReleaseLease(ctx, name, holder)
+}
+
+// ReplaceCredentials implements crm.CredentialStore.
+func (c *Store) ReplaceCredentials(ctx context.Context, heronID string, old, sealed []byte) (bool, error) {
+	ok, err := c.s.ReplaceCRMCredentials(ctx, heronID, old, sealed)
+	return ok, mapErr(err)
+}

@@ -52,3 +52,15 @@ func TestLinkStore(t *testing.T) {
 		crmtest.LinkStoreContract(t, crmstore.New(open(t)))
 	})
 }
+
+func TestLeaseStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+		crmtest.LeaseStoreContract(t, crmstore.New(open(t)))
+	})
+}
+
+func TestCredentialStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+		crmtest.CredentialStoreContract(t, crmstore.New(open(t)))
+	})
+}
