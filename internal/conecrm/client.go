@@ -249,7 +249,7 @@ func (c *Client) CopyLead(ctx context.Context, leadID string, data CopyLeadData,
 // ListStages lists the stages (GET /api/stage).
 func (c *Client) ListStages(ctx context.Context) ([]Stage, error) {
 	var out []Stage
-	if err := c.do(ctx, call{op: "list stages", method: http.MethodGet, path: "/api/stage"}, &out); err != nil {
+	if err := c.do(ctx, call{op: "list stages", method: http.MethodGet, path: "/api/stage", repeatable: true}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -259,7 +259,7 @@ func (c *Client) ListStages(ctx context.Context) ([]Stage, error) {
 // for which IsNotFound holds.
 func (c *Client) GetStage(ctx context.Context, stageID string) (*Stage, error) {
 	var out Stage
-	if err := c.do(ctx, call{op: "get stage", object: "stage " + stageID, method: http.MethodGet, path: "/api/stage/" + url.PathEscape(stageID)}, &out); err != nil {
+	if err := c.do(ctx, call{op: "get stage", object: "stage " + stageID, method: http.MethodGet, path: "/api/stage/" + url.PathEscape(stageID), repeatable: true}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -269,7 +269,7 @@ func (c *Client) GetStage(ctx context.Context, stageID string) (*Stage, error) {
 // (GET /api/contact/{contact}/lead/open).
 func (c *Client) OpenLeadsOfContact(ctx context.Context, contactID string) ([]Lead, error) {
 	var out []Lead
-	if err := c.do(ctx, call{op: "list open leads", object: "contact " + contactID, method: http.MethodGet, path: "/api/contact/" + url.PathEscape(contactID) + "/lead/open"}, &out); err != nil {
+	if err := c.do(ctx, call{op: "list open leads", object: "contact " + contactID, method: http.MethodGet, path: "/api/contact/" + url.PathEscape(contactID) + "/lead/open", repeatable: true}, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -301,7 +301,7 @@ func (c *Client) UpdateAccountThirdPartyIDs(ctx context.Context, accountID strin
 		ids = []ThirdPartyID{}
 	}
 	var out Account
-	err := c.do(ctx, call{op: "update account", object: "account " + accountID, method: http.MethodPatch, path: "/api/account/" + url.PathEscape(accountID), body: AccountPatch{ThirdPartyIDs: ids}, key: idempotencyKey}, &out)
+	err := c.do(ctx, call{op: "update account", object: "account " + accountID, method: http.MethodPatch, path: "/api/account/" + url.PathEscape(accountID), body: AccountPatch{ThirdPartyIDs: ids}, key: idempotencyKey, repeatable: true}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (c *Client) UpdateAccountThirdPartyIDs(ctx context.Context, accountID strin
 // 200 response is the Account), so that is how it is read.
 func (c *Client) ReadAccount(ctx context.Context, accountID string) (*Account, error) {
 	var out Account
-	if err := c.do(ctx, call{op: "read account", object: "account " + accountID, method: http.MethodPatch, path: "/api/account/" + url.PathEscape(accountID), body: struct{}{}}, &out); err != nil {
+	if err := c.do(ctx, call{op: "read account", object: "account " + accountID, method: http.MethodPatch, path: "/api/account/" + url.PathEscape(accountID), body: struct{}{}, repeatable: true}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -399,11 +399,42 @@ type call struct {
 	method, path string
 	body         any
 	key          string
+	// repeatable marks a call that is safe to send again (a read, or a
+	// PATCH that sets a whole value): a lone transient failure is retried
+	// inline instead of failing the activity attempt.
+	repeatable bool
 }
+
+// Inline retries of repeatable calls: three tries in all, honouring a
+// Retry-After of at most two seconds (a longer one goes back to the
+// activity's retry policy rather than holding a worker slot).
+const (
+	inlineTries    = 3
+	inlineMaxSleep = 2 * time.Second
+)
+
+var inlineBackoff = func(try int) time.Duration { return time.Duration(try) * 250 * time.Millisecond }
 
 const maxErrorMessage = 300
 
 func (c *Client) do(ctx context.Context, cl call, out any) error {
+	for try := 1; ; try++ {
+		err := c.once(ctx, cl, out)
+		var e *Error
+		if err == nil || !cl.repeatable || try >= inlineTries || !errors.As(err, &e) || !e.Retryable() || ctx.Err() != nil || e.RetryAfter > inlineMaxSleep {
+			return err
+		}
+		t := time.NewTimer(max(inlineBackoff(try), e.RetryAfter))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, cl call, out any) error {
 	fail := func(status int, err error) error {
 		return &Error{Operation: cl.op, Object: cl.object, Status: status, Err: err}
 	}

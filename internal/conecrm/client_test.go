@@ -297,3 +297,81 @@ func TestMergeThirdPartyIDs(t *testing.T) {
 		t.Errorf("%+v", merged)
 	}
 }
+
+// TestRepeatableCallsRetryInline: reads and whole-list PATCHes absorb a lone
+// transient failure; creates never resend (a ConeCRM that ignores
+// Idempotency-Key would create twice), and a long Retry-After goes back to
+// the activity.
+func TestRepeatableCallsRetryInline(t *testing.T) {
+	inlineBackoff = func(int) time.Duration { return time.Millisecond }
+	t.Cleanup(func() { inlineBackoff = func(try int) time.Duration { return time.Duration(try) * 250 * time.Millisecond } })
+	tests := []struct {
+		name       string
+		failures   []int // statuses before success; 0 drops the connection
+		retryAfter string
+		call       func(*Client) error
+		wantCalls  int
+		wantErr    bool
+	}{
+		{name: "read account after a 500", failures: []int{500}, call: readAccount, wantCalls: 2},
+		{name: "read account after a dropped connection", failures: []int{0}, call: readAccount, wantCalls: 2},
+		{name: "stage after 429 Retry-After 0", failures: []int{429}, retryAfter: "0", call: getStage, wantCalls: 2},
+		{name: "stage after 429 Retry-After 30", failures: []int{429}, retryAfter: "30", call: getStage, wantCalls: 1, wantErr: true},
+		{name: "thirdPartyIds PATCH after 503 and drop", failures: []int{503, 0}, call: patchIDs, wantCalls: 3},
+		{name: "three 500s surface", failures: []int{500, 500, 500}, call: readAccount, wantCalls: 3, wantErr: true},
+		{name: "404 is final", failures: []int{404}, call: getStage, wantCalls: 1, wantErr: true},
+		{name: "create task never resent", failures: []int{500}, call: createTask, wantCalls: 1, wantErr: true},
+		{name: "create task after a drop never resent", failures: []int{0}, call: createTask, wantCalls: 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				if calls <= len(tt.failures) {
+					switch st := tt.failures[calls-1]; st {
+					case 0:
+						conn, _, _ := http.NewResponseController(w).Hijack()
+						conn.Close()
+					default:
+						if tt.retryAfter != "" {
+							w.Header().Set("Retry-After", tt.retryAfter)
+						}
+						w.WriteHeader(st)
+						_, _ = w.Write([]byte(`{"message":"no"}`))
+					}
+					return
+				}
+				_, _ = w.Write([]byte(`{"id":"x"}`))
+			}))
+			defer srv.Close()
+			err := tt.call(New(Config{BaseURL: srv.URL}, srv.Client()))
+			if calls != tt.wantCalls {
+				t.Errorf("%d requests, want %d", calls, tt.wantCalls)
+			}
+			if (err != nil) != tt.wantErr {
+				t.Errorf("err = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func readAccount(c *Client) error {
+	_, err := c.ReadAccount(context.Background(), "acc")
+	return err
+}
+
+func getStage(c *Client) error {
+	_, err := c.GetStage(context.Background(), "st")
+	return err
+}
+
+func patchIDs(c *Client) error {
+	_, err := c.UpdateAccountThirdPartyIDs(context.Background(), "acc", []ThirdPartyID{{SystemName: "s", ThirdPartyID: "1"}}, "")
+	return err
+}
+
+func createTask(c *Client) error {
+	_, err := c.CreateTask(context.Background(), TaskRequest{Assignee: testLead, Title: "x"}, "k")
+	return err
+}

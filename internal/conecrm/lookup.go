@@ -72,7 +72,7 @@ func (c *Client) Filter(ctx context.Context, entity string, q querybuilder.RuleG
 		Success bool            `json:"success"`
 		Data    json.RawMessage `json:"data"`
 	}
-	err := c.do(ctx, call{op: "filter " + entity, object: "entity " + entity, method: http.MethodPost, path: "/api/query-builder/filter/" + url.PathEscape(entity), body: querybuilder.Query{Query: q}}, &resp)
+	err := c.do(ctx, call{op: "filter " + entity, object: "entity " + entity, method: http.MethodPost, path: "/api/query-builder/filter/" + url.PathEscape(entity), body: querybuilder.Query{Query: q}, repeatable: true}, &resp)
 	if err != nil {
 		return err
 	}
