@@ -22,6 +22,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
 // Identity is who calls.
@@ -203,9 +205,13 @@ func AdminOnly(next http.Handler) http.Handler {
 	})
 }
 
-// Forbidden answers 403 for a request that names another franchise.
+// Forbidden answers 403 for a request that names another franchise; the
+// problem's path is the field (or query parameter) that named it.
 func Forbidden(w http.ResponseWriter, field string) {
-	WriteError(w, http.StatusForbidden, field+": a franchise token may only name its own franchise")
+	const msg = "a franchise token may only name its own franchise"
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": field + ": " + msg, "problems": validate.Problems{{Path: field, Message: msg}}})
 }
 
 // WriteError writes {"error": msg} with status.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/conecrm/automation-runtime/internal/routes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
@@ -33,7 +34,7 @@ type TokensAPI struct {
 }
 
 // Register adds the routes to mux, behind AdminOnly.
-func (a *TokensAPI) Register(mux *http.ServeMux) {
+func (a *TokensAPI) Register(mux routes.Registrar) {
 	mux.Handle("POST /api/tokens", AdminOnly(http.HandlerFunc(a.create)))
 	mux.Handle("GET /api/tokens", AdminOnly(http.HandlerFunc(a.list)))
 	mux.Handle("DELETE /api/tokens/{id}", AdminOnly(http.HandlerFunc(a.revoke)))

@@ -19,6 +19,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/jsonmerge"
 	"github.com/conecrm/automation-runtime/internal/nodes"
+	"github.com/conecrm/automation-runtime/internal/routes"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
@@ -59,7 +60,7 @@ type API struct {
 }
 
 // Register adds the routes to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux routes.Registrar) {
 	mux.HandleFunc("GET /api/automation", a.list)
 	mux.HandleFunc("POST /api/automation", a.create)
 	mux.HandleFunc("GET /api/automation/builder/data", a.builderData)

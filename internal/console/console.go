@@ -28,8 +28,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/conecrm/automation-runtime/internal/plan"
+	"github.com/conecrm/automation-runtime/internal/routes"
 	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/store"
+	"github.com/conecrm/automation-runtime/internal/validate"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -66,7 +68,7 @@ var APIPatterns = []string{
 }
 
 // RegisterAPI adds the JSON endpoints to mux; the caller authenticates.
-func (c *Console) RegisterAPI(mux *http.ServeMux) {
+func (c *Console) RegisterAPI(mux routes.Registrar) {
 	handlers := []http.HandlerFunc{c.statsJSON, c.nodeRunsJSON, c.leadRunsJSON, c.failedJSON}
 	for i, p := range APIPatterns {
 		mux.HandleFunc(p, handlers[i])
@@ -74,7 +76,8 @@ func (c *Console) RegisterAPI(mux *http.ServeMux) {
 }
 
 type errorBody struct {
-	Error string `json:"error"`
+	Error    string            `json:"error"`
+	Problems validate.Problems `json:"problems,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -85,16 +88,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 var errNotFound = errors.New("not found")
 
-// badRequest is an error in the request, answered 400.
-type badRequest struct{ msg string }
+// badRequest is an error in the request, answered 400; path names the
+// query parameter or path segment at fault.
+type badRequest struct{ path, msg string }
 
-func (b badRequest) Error() string { return b.msg }
+func (b badRequest) Error() string { return b.path + ": " + b.msg }
 
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var br badRequest
 	switch {
 	case errors.As(err, &br):
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: br.msg})
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: br.Error(), Problems: validate.Problems{{Path: br.path, Message: br.msg}}})
 	case errors.Is(err, errNotFound), errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "automation not found"})
 	default:
@@ -163,7 +167,7 @@ func sinceParam(r *http.Request) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, badRequest{fmt.Sprintf("since=%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", v)}
+		return time.Time{}, badRequest{"since", fmt.Sprintf("%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", v)}
 	}
 	return t, nil
 }
@@ -412,6 +416,9 @@ func keyword(ex *workflowpb.WorkflowExecutionInfo, name string) string {
 func (c *Console) fromVisibility(ex *workflowpb.WorkflowExecutionInfo) Run {
 	wid, rid := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
 	status := strings.ToLower(strings.TrimPrefix(ex.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))
+	if status == "canceled" { // the run log's spelling, so a run keeps its status once recorded
+		status = workflows.StatusCancelled
+	}
 	run := Run{WorkflowID: wid, RunID: rid, AutomationID: keyword(ex, "AutomationId"), Version: keyword(ex, "AutomationVersion"),
 		LeadID: keyword(ex, "LeadId"), FranchiseID: keyword(ex, "FranchiseId"), Status: status, StartedAt: ex.GetStartTime().AsTime(),
 		RunURL: runlog.RunURL(c.UIURL, c.Namespace, wid, rid)}
@@ -545,7 +552,7 @@ const nodeRunsLimit = 200
 func (c *Console) nodeRuns(r *http.Request, l loaded, node string, since time.Time) (NodeRuns, error) {
 	ctx := r.Context()
 	if l.plan.Node(node) == nil {
-		return NodeRuns{}, badRequest{fmt.Sprintf("automation %s has no node %q", l.rec.ID, node)}
+		return NodeRuns{}, badRequest{"node", fmt.Sprintf("automation %s has no node %q", l.rec.ID, node)}
 	}
 	out := NodeRuns{NodeID: node, Waiting: []Run{}, Passed: []Run{}, Failed: []Run{}}
 	execs, err := c.list(ctx, fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running' AND CurrentNode = '%s'", quote(l.rec.ID), quote(node)), nodeRunsLimit)

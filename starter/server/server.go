@@ -23,6 +23,7 @@ import (
 	crmapi "github.com/conecrm/automation-runtime/internal/crm/api"
 	"github.com/conecrm/automation-runtime/internal/ingest"
 	"github.com/conecrm/automation-runtime/internal/metrics"
+	"github.com/conecrm/automation-runtime/internal/routes"
 	"github.com/conecrm/automation-runtime/internal/runlog"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
@@ -207,15 +208,18 @@ func ConsoleScope(r *http.Request) []string {
 }
 
 // WithConsole adds the console (/console, its own login) and its JSON
-// endpoints (under /api, behind the console's Auth) to h.
+// endpoints (under /api, behind the console's Auth) to h. The result lists
+// its routes (routes.Of), h's included when h lists its own.
 func WithConsole(h http.Handler, cons *console.Console) http.Handler {
-	apiMux := http.NewServeMux()
+	apiMux := routes.New()
 	cons.RegisterAPI(apiMux)
-	mux := http.NewServeMux()
-	mux.Handle("/", h)
+	mux := routes.New()
+	mux.Mount("/", h, nil)
 	for _, pattern := range console.APIPatterns {
 		mux.Handle(pattern, cons.Auth(apiMux))
 	}
+	// The HTML pages and the data they fetch (cookie or bearer), not part
+	// of the API the OpenAPI document describes.
 	mux.Handle("/console", cons.Handler())
 	mux.Handle("/console/", cons.Handler())
 	return mux
@@ -257,21 +261,23 @@ func CRMHandler(st *store.Store, log zerolog.Logger) http.Handler {
 // franchise token, see Authenticator), the API's descriptions
 // GET /api/openapi.json and GET /api/automation/schema (open), /healthz
 // (open; 503 when the database does not answer), GET /metrics and, with
-// payload encryption on, /codec/. openapi.json describes every route.
+// payload encryption on, /codec/. openapi.json describes every route: the
+// returned handler lists them (routes.Of), and the OpenAPI test fails on a
+// route the document does not name.
 func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token string, st *store.Store) http.Handler {
-	apiMux := http.NewServeMux()
+	apiMux := routes.New()
 	api.Register(apiMux)
 	if crmH != nil {
-		apiMux.Handle("/api/crm_integrations", crmH)
-		apiMux.Handle("/api/crm_integrations/", crmH)
-		apiMux.Handle("/api/integrations/", crmH)
+		apiMux.Mount("/api/crm_integrations", crmH, nil)
+		apiMux.Mount("/api/crm_integrations/", crmH, nil)
+		apiMux.Mount("/api/integrations/", crmH, nil)
 	}
 	if st != nil {
 		(&auth.TokensAPI{Store: st}).Register(apiMux)
 	}
-	mux := http.NewServeMux()
+	mux := routes.New()
 	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))
-	mux.Handle("/api/", Authenticator(token, st).Require(apiMux))
+	mux.Mount("/api/", Authenticator(token, st).Require(apiMux), apiMux)
 	// The API's descriptions are public: editors fetch them without
 	// credentials, and they hold no data.
 	mux.HandleFunc("GET /api/openapi.json", serveJSON("application/json", OpenAPI))
@@ -280,7 +286,7 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	// With payload encryption on, the codec endpoint lets the Web UI and
 	// the CLI show decoded payloads to operators.
 	if c, err := codec.FromEnv(); err == nil && c != nil {
-		mux.Handle("/codec/", http.StripPrefix("/codec", c.Handler(codec.HandlerOptionsFromEnv())))
+		mux.Mount("/codec/", http.StripPrefix("/codec", c.Handler(codec.HandlerOptionsFromEnv())), routes.Fixed{"POST /codec/encode", "POST /codec/decode"})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if st != nil {

@@ -14,12 +14,18 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/catalog"
+	"github.com/conecrm/automation-runtime/internal/console"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/ingest"
+	"github.com/conecrm/automation-runtime/internal/routes"
+	"github.com/conecrm/automation-runtime/internal/searchattr"
 	"github.com/conecrm/automation-runtime/internal/store"
 	"github.com/conecrm/automation-runtime/starter/server"
 )
@@ -42,6 +48,10 @@ type tenancyEnv struct {
 	integA   string
 	integB   string
 	crmInput map[string]any
+	// walked records the route of each request made with franchise A's
+	// token, when match is set.
+	match  func(*http.Request) string
+	walked map[string]bool
 }
 
 // call sends a request with a token and returns the status and body.
@@ -59,6 +69,9 @@ func (e *tenancyEnv) call(token, method, path string, body any, headers ...strin
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if e.match != nil && token == e.tokA {
+		e.walked[e.match(req)] = true
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -90,13 +103,24 @@ func (e *tenancyEnv) doc(franchise string) map[string]any {
 	return d
 }
 
-func newTenancyEnv(t *testing.T) *tenancyEnv {
+// newTenancyEnv serves the starter's API over a store; with a Temporal
+// client (and its namespace) the console's endpoints too, as server.New
+// mounts them.
+func newTenancyEnv(t *testing.T, temporal client.Client, namespace string) *tenancyEnv {
 	t.Setenv("CRM_SECRETS_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
 	st := storetest.SQLite(t)
 	in := &ingest.Ingester{Source: catalog.New(), Log: zerolog.Nop(), Secret: []byte("s")}
 	api := &catalog.API{Store: st, Catalog: catalog.New(), Log: zerolog.Nop()}
-	e := &tenancyEnv{t: t, st: st, srv: httptest.NewServer(server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "admin-tok", st))}
+	h := server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "admin-tok", st)
+	if temporal != nil {
+		h = server.WithConsole(h, &console.Console{Store: st, Temporal: temporal, Namespace: namespace, UIURL: "http://ui.test",
+			Auth: server.Authenticator("admin-tok", st).Require, Scope: server.ConsoleScope, Log: zerolog.Nop()})
+	}
+	e := &tenancyEnv{t: t, st: st, srv: httptest.NewServer(h)}
 	t.Cleanup(e.srv.Close)
+	if served, ok := routes.Of(h); ok {
+		e.match, e.walked = routes.Matcher(served), map[string]bool{}
+	}
 	root, _ := devserver.RepoRoot()
 	raw, err := os.ReadFile(filepath.Join(root, "automations", "new-lead-call-task.json"))
 	if err != nil {
@@ -138,13 +162,37 @@ func newTenancyEnv(t *testing.T) *tenancyEnv {
 	return e
 }
 
+// notWalked are the /api routes that hold no franchise's data.
+var notWalked = map[string]bool{"GET /api/openapi.json": true, "GET /api/automation/schema": true, "GET /api/automation/builder/data": true}
+
 // TestNoEndpointCrossesFranchises walks every /api route with franchise A's
 // token against franchise B's objects: reads and writes of B's objects are
-// 404 (as if they did not exist), requests naming B are 403, and B's
-// objects are unchanged afterwards.
+// 404 (as if they did not exist), requests naming B are 403, listings leave
+// B's objects and runs out, and B's objects are unchanged afterwards. A
+// route of the starter's API the walk does not reach fails the test.
 func TestNoEndpointCrossesFranchises(t *testing.T) {
-	e := newTenancyEnv(t)
+	ns := stack.Namespace(t)
+	tc, err := client.Dial(client.Options{HostPort: stack.Shared(t).Address, Namespace: ns, Logger: devserver.QuietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	e := newTenancyEnv(t, tc, ns)
 	_, before := e.call("admin-tok", "GET", "/api/automation/"+e.autoB, nil)
+	// B has a run in Temporal (started, never picked up: no worker polls
+	// its task queue) and a failed run in the run log, both of lead leadB.
+	const leadB = "0192f0a0-0007-7000-8000-0000000000b1"
+	if _, err := tc.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{ID: "tenancy-b-run", TaskQueue: "tenancy-no-worker",
+		TypedSearchAttributes: temporal.NewSearchAttributes(searchattr.AutomationID.ValueSet(e.autoB), searchattr.LeadID.ValueSet(leadB),
+			searchattr.FranchiseID.ValueSet(franchiseB), searchattr.CurrentNode.ValueSet("call"))}, "AutomationRun"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := e.st.RecordRun(t.Context(), store.RunOutcome{WorkflowID: "tenancy-b-failed", RunID: "tenancy-b-failed-run", AutomationID: e.autoB, LeadID: leadB,
+		FranchiseID: franchiseB, Status: "failed", FailedNode: "call", Error: "node call failed", Path: []string{"trigger", "call"},
+		Nodes: map[string]string{"trigger": store.NodePassed, "call": store.NodeFailed}, Steps: []byte(`[]`), StartedAt: now.Add(-time.Minute), ClosedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
 	link := func(franchise, item string) map[string]any {
 		l := map[string]any{"access_token": "tok-" + item, "end_user_name": "dealer", "item_id": item}
 		if franchise != "" {
@@ -196,6 +244,8 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		{"GET", "/api/tokens", nil, 403},
 		{"POST", "/api/tokens", map[string]any{"name": "x", "franchise": franchiseB}, 403},
 		{"DELETE", "/api/tokens/anything", nil, 403},
+		{"GET", "/api/automation/" + e.autoB + "/stats", nil, 404},
+		{"GET", "/api/automation/" + e.autoB + "/nodes/call/runs", nil, 404},
 	}
 	for _, tc := range cases {
 		if got, out := e.call(e.tokA, tc.method, tc.path, tc.body); got != tc.want {
@@ -210,6 +260,28 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 	_, out = e.call("admin-tok", "GET", "/api/integrations/"+shared+"/links", nil)
 	if l := out["links"].([]any); len(l) != 2 {
 		t.Errorf("admin lists the shared integration's links: %v", l)
+	}
+	// The admin sees B's runs (once visibility has the running one); A
+	// sees none of them.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, out = e.call("admin-tok", "GET", "/api/leads/"+leadB+"/runs", nil)
+		if runs, _ := out["runs"].([]any); len(runs) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the admin does not see B's two runs of lead %s: %v", leadB, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, out = e.call("admin-tok", "GET", "/api/runs/failed", nil)
+	if runs, _ := out["runs"].([]any); len(runs) != 1 {
+		t.Errorf("the admin's failed runs: %v", out)
+	}
+	for _, path := range []string{"/api/leads/" + leadB + "/runs", "/api/runs/failed", "/api/runs/failed?automation=" + e.autoB} {
+		if status, out := e.call(e.tokA, "GET", path, nil); status != 200 || len(out["runs"].([]any)) != 0 {
+			t.Errorf("GET %s with franchise A's token: HTTP %d %v, want 200 without B's runs", path, status, out)
+		}
 	}
 	_, out = e.call(e.tokA, "GET", "/api/automation", nil)
 	if l := out["list"]; len(l.([]any)) != 1 || l.([]any)[0].(map[string]any)["id"] != e.autoA {
@@ -245,12 +317,19 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	// Every /api route was walked with A's token.
+	served, _ := routes.Of(e.srv.Config.Handler)
+	for _, pattern := range served {
+		if _, path := routes.Split(pattern); strings.HasPrefix(path, "/api/") && !notWalked[pattern] && !e.walked[pattern] {
+			t.Errorf("the franchise walk never calls %s with franchise A's token: add a case", pattern)
+		}
+	}
 }
 
 // TestRecordFieldsFromCaller: createdBy, modifiedBy and deletedBy come from
 // the token's user or the X-User-Id header.
 func TestRecordFieldsFromCaller(t *testing.T) {
-	e := newTenancyEnv(t)
+	e := newTenancyEnv(t, nil, "")
 	status, out := e.call(e.tokA, "POST", "/api/automation", e.doc(""), auth.UserHeader, userA)
 	if status != 200 {
 		t.Fatalf("create: %d %v", status, out)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/routes"
 )
 
 // Handler serves the integrations API.
@@ -42,7 +43,7 @@ type Handler struct {
 	notifier *crm.Notifier
 	log      zerolog.Logger
 	now      func() time.Time
-	mux      *http.ServeMux
+	mux      *routes.Mux
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -52,7 +53,7 @@ var _ http.Handler = (*Handler)(nil)
 // login-required link updated with a new token) are notified through
 // WEBHOOK_SIGNING_SECRET's Notifier; SetNotifier replaces it.
 func New(store crm.Store, cipher *crm.Cipher, log zerolog.Logger) *Handler {
-	h := &Handler{store: store, cipher: cipher, log: log, now: time.Now, mux: http.NewServeMux()}
+	h := &Handler{store: store, cipher: cipher, log: log, now: time.Now, mux: routes.New()}
 	h.notifier = crm.NotifierFromEnv(nil, log)
 	h.mux.HandleFunc("POST /api/crm_integrations", h.create)
 	h.mux.HandleFunc("GET /api/crm_integrations", h.list)
@@ -71,6 +72,10 @@ func New(store crm.Store, cipher *crm.Cipher, log zerolog.Logger) *Handler {
 func (h *Handler) SetNotifier(n *crm.Notifier) { h.notifier = n }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Routes lists the patterns served (the starter mounts the handler under
+// prefixes; its OpenAPI test compares these with the document).
+func (h *Handler) Routes() []string { return h.mux.Routes() }
 
 const maxBody = 1 << 20
 

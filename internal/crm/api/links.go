@@ -156,7 +156,7 @@ func (h *Handler) listLinks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := auth.FromContext(r.Context())
-	visible := links[:0]
+	visible := []crm.Link{} // an empty list, never null
 	for _, l := range links {
 		if caller.CanAccess(l.EndUserID) {
 			visible = append(visible, l)
