@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/conecrm/automation-runtime/internal/conecrm"
+	"github.com/conecrm/automation-runtime/internal/devkit/democrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -89,7 +90,7 @@ func dev([]string) int {
 		return fatal(log, err, dbHint)
 	}
 	defer st.Close()
-	stopCRM, err := demoCRM(ctx, st, dataDir, filepath.Join(envOr("AUTOMATIONS_DIR", "automations"), "integrations"), log)
+	stopCRM, err := democrm.Setup(ctx, st, dataDir, filepath.Join(envOr("AUTOMATIONS_DIR", "automations"), "integrations"), nil, log)
 	if err != nil {
 		return fatal(log, err, "demo CRM integrations")
 	}

@@ -1,4 +1,8 @@
-package main
+// Package democrm prepares push_to_crm for the demos (`make run`, `make
+// cluster`): a CRM secrets key kept in the data directory, fake Salesforce
+// and HubSpot servers for automations/integrations/*.json and those
+// integrations stored under their file names.
+package democrm
 
 import (
 	"context"
@@ -23,12 +27,16 @@ import (
 	"github.com/conecrm/automation-runtime/internal/store/crmstore"
 )
 
-// demoCRM prepares push_to_crm for `make run`: a CRM secrets key kept in
-// the data directory (unless CRM_SECRETS_KEY is set), fake Salesforce and
-// HubSpot servers on the ports named in automations/integrations/*.json,
-// and those integrations stored under their file names ("demo-salesforce",
-// "demo-hubspot"), which the example automations reference.
-func demoCRM(ctx context.Context, st *store.Store, dataDir, dir string, log zerolog.Logger) (func(), error) {
+// Setup prepares push_to_crm: a CRM secrets key kept in dataDir (unless
+// CRM_SECRETS_KEY is set; Setup sets it for the child processes), fake
+// Salesforce and HubSpot servers on the ports named in dir/*.json, and those
+// integrations stored under their file names ("demo-salesforce",
+// "demo-hubspot"), which the example automations reference. addrs, when it
+// names a provider, moves its fake to that address (host:port, port 0 for a
+// free one) and stores the integration with that instance URL, so a second
+// demo does not take `make run`'s ports. The returned function stops the
+// fakes.
+func Setup(ctx context.Context, st *store.Store, dataDir, dir string, addrs map[string]string, log zerolog.Logger) (func(), error) {
 	if os.Getenv(crm.SecretsKeyEnv) == "" {
 		key, err := demoSecretsKey(filepath.Join(dataDir, "crm-secrets.key"))
 		if err != nil {
@@ -64,13 +72,20 @@ func demoCRM(ctx context.Context, st *store.Store, dataDir, dir string, log zero
 			stop()
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
-		srv, err := fakeVendor(in.Provider, in.InstanceURL)
+		host := ""
+		if a, ok := addrs[in.Provider]; ok {
+			host = a
+		}
+		srv, bound, err := fakeVendor(in.Provider, in.InstanceURL, host)
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		if srv != nil {
 			servers = append(servers, srv)
+			if host != "" {
+				in.InstanceURL = "http://" + bound
+			}
 		}
 		secret := ""
 		if in.Secret != nil {
@@ -101,11 +116,15 @@ func demoCRM(ctx context.Context, st *store.Store, dataDir, dir string, log zero
 	return stop, nil
 }
 
-// fakeVendor serves a fake of the provider on the instance URL's address.
-func fakeVendor(provider, instanceURL string) (*http.Server, error) {
+// fakeVendor serves a fake of the provider on host (when set) or the
+// instance URL's address, and returns the address bound.
+func fakeVendor(provider, instanceURL, host string) (*http.Server, string, error) {
 	u, err := url.Parse(instanceURL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("instance_url %q is not a URL", instanceURL)
+		return nil, "", fmt.Errorf("instance_url %q is not a URL", instanceURL)
+	}
+	if host == "" {
+		host = u.Host
 	}
 	var h http.Handler
 	switch provider {
@@ -120,19 +139,19 @@ func fakeVendor(provider, instanceURL string) (*http.Server, error) {
 		}
 		hs, err := crmfake.NewHubSpot(specs)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		h = hs
 	default:
-		return nil, nil // a real endpoint: nothing to fake
+		return nil, "", nil // a real endpoint: nothing to fake
 	}
-	l, err := net.Listen("tcp", u.Host)
+	l, err := net.Listen("tcp", host)
 	if err != nil {
-		return nil, fmt.Errorf("fake %s on %s: %w", provider, u.Host, err)
+		return nil, "", fmt.Errorf("fake %s on %s: %w", provider, host, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
-	return srv, nil
+	return srv, l.Addr().String(), nil
 }
 
 // demoSecretsKey reads the demo key from path, creating it the first time,
