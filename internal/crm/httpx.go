@@ -57,6 +57,10 @@ func DoRaw(ctx context.Context, client *http.Client, provider, method, rawURL st
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		var ce *Error
+		if errors.As(err, &ce) {
+			return nil, ce // the transport's own (a spent shared rate limit)
+		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err

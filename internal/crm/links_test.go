@@ -18,3 +18,7 @@ func TestMemoryLeaseStore(t *testing.T) {
 func TestMemoryCredentialStore(t *testing.T) {
 	crmtest.CredentialStoreContract(t, crm.NewMemoryStore())
 }
+
+func TestMemoryRateStore(t *testing.T) {
+	crmtest.RateStoreContract(t, crm.NewMemoryStore())
+}

@@ -92,3 +92,60 @@ func CredentialStoreContract(t *testing.T, s interface {
 		t.Fatalf("unknown integration: %v", err)
 	}
 }
+
+// RateStoreContract checks the shared request log: a window admits Max
+// requests, says how long until the next fits, admits again once the
+// oldest left, takes several buckets all or nothing, and admits exactly
+// Max of many racing requests.
+func RateStoreContract(t *testing.T, s crm.RateStore) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	win := []crm.RateClaim{{Bucket: "hubspot:crm_a:10s", Max: 3, Window: 10 * time.Second}}
+	steps := []struct {
+		at   time.Duration
+		wait time.Duration
+	}{{0, 0}, {time.Second, 0}, {2 * time.Second, 0}, {3 * time.Second, 7 * time.Second}, {9 * time.Second, time.Second}, {10*time.Second + time.Millisecond, 0}, {10*time.Second + 2*time.Millisecond, 1*time.Second - 2*time.Millisecond}}
+	for i, st := range steps {
+		wait, err := s.TakeRate(ctx, win, t0.Add(st.at), "w1")
+		if err != nil || wait != st.wait {
+			t.Fatalf("step %d at +%v: wait %v, %v; want %v", i, st.at, wait, err, st.wait)
+		}
+	}
+
+	both := []crm.RateClaim{{Bucket: "x:a", Max: 1, Window: time.Minute}, {Bucket: "x:b", Max: 5, Window: time.Minute}}
+	if w, err := s.TakeRate(ctx, both, t0, "w1"); w != 0 || err != nil {
+		t.Fatalf("first of both: %v %v", w, err)
+	}
+	if w, _ := s.TakeRate(ctx, both, t0, "w1"); w <= 0 {
+		t.Fatal("a full bucket admitted a request")
+	}
+	for i := range 4 { // b holds 1: the refused request above took nothing
+		if w, _ := s.TakeRate(ctx, both[1:], t0, "w1"); w != 0 {
+			t.Fatalf("b request %d refused: a refused claim recorded a request", i+2)
+		}
+	}
+	if w, _ := s.TakeRate(ctx, both[1:], t0, "w1"); w <= 0 {
+		t.Fatal("b admitted a sixth request")
+	}
+
+	var admitted atomic.Int32
+	var wg sync.WaitGroup
+	race := []crm.RateClaim{{Bucket: "race", Max: 7, Window: time.Minute}}
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, err := s.TakeRate(ctx, race, t0, fmt.Sprintf("w%d", i))
+			if err != nil {
+				t.Error(err)
+			}
+			if w == 0 {
+				admitted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := admitted.Load(); n != 7 {
+		t.Fatalf("%d of 20 racing requests admitted, want 7", n)
+	}
+}

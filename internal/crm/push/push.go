@@ -72,6 +72,12 @@ type Options struct {
 	// Store when it is also a crm.LeaseStore (else refreshes are not
 	// coordinated).
 	Leases crm.LeaseStore
+	// Rates is the request log behind the shared rate limits; nil uses
+	// Store when it is also a crm.RateStore (else there are no limits).
+	Rates crm.RateStore
+	// RateRules are the limits per provider (default
+	// crm.DefaultRateRules()).
+	RateRules map[string][]crm.RateRule
 	// Notifier posts link status changes to the integration's
 	// failure_notification_channel; nil sends none.
 	Notifier *crm.Notifier
@@ -83,6 +89,8 @@ type Pusher struct {
 	opts  Options
 	mu    sync.Mutex
 	plans map[string]cachedPlan
+	// holder names this Pusher in the shared rate log.
+	holder string
 }
 
 type cachedPlan struct {
@@ -107,7 +115,13 @@ func New(opts Options) (*Pusher, error) {
 	if opts.Leases == nil {
 		opts.Leases, _ = opts.Store.(crm.LeaseStore)
 	}
-	return &Pusher{opts: opts, plans: map[string]cachedPlan{}}, nil
+	if opts.Rates == nil {
+		opts.Rates, _ = opts.Store.(crm.RateStore)
+	}
+	if opts.RateRules == nil {
+		opts.RateRules = crm.DefaultRateRules()
+	}
+	return &Pusher{opts: opts, plans: map[string]cachedPlan{}, holder: newHolder()}, nil
 }
 
 // Request is one push of one record.
@@ -205,10 +219,17 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	src := &credSource{integrationID: rec.HeronID, provider: in.Provider, instanceURL: in.InstanceURL,
 		base: creds, baseSealed: rec.SealedCredentials, link: link, linkOwn: linkOwn}
 	log := p.opts.Logger.With().Str("integration", rec.HeronID).Str("provider", in.Provider).Logger()
+	// A franchise's link may be another CRM account than the
+	// integration's: each has its own limits.
+	account := rec.HeronID
+	if link != nil {
+		account = crm.LinkSealID(rec.HeronID, link.EndUserID)
+	}
+	client := p.limitedClient(p.opts.HTTPClient, in.Provider, account)
 	pushWith := func(creds crm.Credentials, objs []crm.Object) ([]crm.ObjectResult, error) {
 		prov, err := factory(crm.Connection{
 			IntegrationID: rec.HeronID, Provider: in.Provider, InstanceURL: in.InstanceURL,
-			APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: p.opts.HTTPClient,
+			APIBasePath: in.Config.APIBasePath, Credentials: creds, HTTPClient: client,
 		})
 		if err != nil {
 			return nil, err

@@ -66,6 +66,13 @@ func (r *recorder) apply(rec map[string]any) {
 
 func newPusher(t *testing.T, integ crm.Integration, creds crm.Credentials, w push.ThirdPartyIDWriter) *push.Pusher {
 	t.Helper()
+	return newPusherWith(t, integ, creds, push.Options{Writer: w})
+}
+
+// newPusherWith stores integ as crm_test in a memory store and builds a
+// Pusher over it with opts.
+func newPusherWith(t *testing.T, integ crm.Integration, creds crm.Credentials, opts push.Options) *push.Pusher {
+	t.Helper()
 	cipher, err := crm.NewCipher(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +86,8 @@ func newPusher(t *testing.T, integ crm.Integration, creds crm.Credentials, w pus
 	if err := store.Create(context.Background(), crm.Record{HeronID: "crm_test", Integration: raw, SealedCredentials: sealed, UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	p, err := push.New(push.Options{Store: store, Cipher: cipher, Writer: w})
+	opts.Store, opts.Cipher = store, cipher
+	p, err := push.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

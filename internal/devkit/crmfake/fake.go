@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -38,6 +39,11 @@ type Fault struct {
 // Stats counts writes.
 type Stats struct {
 	Requests, Creates, Updates int
+	// RateLimited counts the requests refused for the SetRateLimit limit.
+	RateLimited int
+	// MaxInWindow is the most requests the fake saw in one window of the
+	// SetRateLimit limit, refused ones excluded.
+	MaxInWindow int
 }
 
 type common struct {
@@ -47,6 +53,39 @@ type common struct {
 	stats      Stats
 	log        []string
 	seq        int
+	// The vendor's request limit (SetRateLimit): arrival times of the
+	// requests admitted within the last window.
+	limitMax    int
+	limitWindow time.Duration
+	admitted    []time.Time
+}
+
+// SetRateLimit makes the fake refuse, as the vendor does, any request
+// beyond max in a rolling window (0: no limit).
+func (c *common) SetRateLimit(max int, window time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.limitMax, c.limitWindow, c.admitted = max, window, nil
+}
+
+// overLimit records a request against the rate limit and reports whether
+// it is refused; c.mu is held.
+func (c *common) overLimit(now time.Time) bool {
+	if c.limitMax <= 0 {
+		return false
+	}
+	cut := 0
+	for cut < len(c.admitted) && !c.admitted[cut].After(now.Add(-c.limitWindow)) {
+		cut++
+	}
+	c.admitted = c.admitted[cut:]
+	if len(c.admitted) >= c.limitMax {
+		c.stats.RateLimited++
+		return true
+	}
+	c.admitted = append(c.admitted, now)
+	c.stats.MaxInWindow = max(c.stats.MaxInWindow, len(c.admitted))
+	return false
 }
 
 // InjectFault queues a fault.

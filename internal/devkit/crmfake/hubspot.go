@@ -85,6 +85,10 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hsError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION", "Authentication credentials not found.")
 		return
 	}
+	if h.overLimit(time.Now()) {
+		writeFault(w, &Fault{Status: http.StatusTooManyRequests, Header: h.limitHeaders(), Body: hubSpotLimitBody})
+		return
+	}
 	if f := h.takeFault(r.URL.Path); f != nil {
 		writeFault(w, f)
 		return
@@ -230,6 +234,19 @@ func hsError(w http.ResponseWriter, status int, category, message string) {
 	writeJSONStatus(w, status, map[string]any{"status": "error", "category": category, "message": message, "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf"})
 }
 
+const hubSpotLimitBody = `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"c033cdaa-2c40-4a64-ae48-b4cec88dad24","policyName":"TEN_SECONDLY_ROLLING","category":"RATE_LIMITS"}`
+
+// limitHeaders are the rate-limit headers of a 429 for the SetRateLimit
+// limit; h.mu is held.
+func (h *HubSpot) limitHeaders() http.Header {
+	return http.Header{
+		"X-Hubspot-Ratelimit-Max":                   {fmt.Sprint(h.limitMax)},
+		"X-Hubspot-Ratelimit-Remaining":             {"0"},
+		"X-Hubspot-Ratelimit-Interval-Milliseconds": {fmt.Sprint(h.limitWindow.Milliseconds())},
+		"Content-Type":                              {"application/json;charset=utf-8"},
+	}
+}
+
 // HubSpotRateLimit is the 429 HubSpot sends when the ten-secondly window is
 // spent, as a Fault.
 func HubSpotRateLimit(retryAfter string) Fault {
@@ -244,8 +261,7 @@ func HubSpotRateLimit(retryAfter string) Fault {
 	if retryAfter != "" {
 		h.Set("Retry-After", retryAfter)
 	}
-	return Fault{Status: http.StatusTooManyRequests, Header: h,
-		Body: `{"status":"error","message":"You have reached your ten_secondly_rolling limit.","errorType":"RATE_LIMIT","correlationId":"c033cdaa-2c40-4a64-ae48-b4cec88dad24","policyName":"TEN_SECONDLY_ROLLING","category":"RATE_LIMITS"}`}
+	return Fault{Status: http.StatusTooManyRequests, Header: h, Body: hubSpotLimitBody}
 }
 
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {

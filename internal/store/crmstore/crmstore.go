@@ -169,3 +169,14 @@ func (c *Store) ReplaceCredentials(ctx context.Context, heronID string, old, sea
 	ok, err := c.s.ReplaceCRMCredentials(ctx, heronID, old, sealed)
 	return ok, mapErr(err)
 }
+
+var _ crm.RateStore = (*Store)(nil)
+
+// TakeRate implements crm.RateStore.
+func (c *Store) TakeRate(ctx context.Context, claims []crm.RateClaim, now time.Time, holder string) (time.Duration, error) {
+	conv := make([]store.RateClaim, len(claims))
+	for i, cl := range claims {
+		conv[i] = store.RateClaim(cl)
+	}
+	return c.s.TakeRate(ctx, conv, now, holder)
+}

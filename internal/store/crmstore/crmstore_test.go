@@ -64,3 +64,9 @@ func TestCredentialStore(t *testing.T) {
 		crmtest.CredentialStoreContract(t, crmstore.New(open(t)))
 	})
 }
+
+func TestRateStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
+		crmtest.RateStoreContract(t, crmstore.New(open(t)))
+	})
+}
