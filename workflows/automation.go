@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/internal/expr"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
 )
@@ -27,8 +28,60 @@ const (
 // DefaultHistoryBudget is the history length past which a run continues as
 // new at its next quiet point (every branch parked in a delay or a wait).
 // Temporal's hard limit is 51,200 events; runs stay an order of magnitude
-// below it.
+// below it. New runs carry it in their input (RunLimits); changing it changes
+// only runs started afterwards.
 const DefaultHistoryBudget = 2000
+
+// RunLimits are the tunables that decide what a run does: when it continues
+// as new, which duplicate events it still recognises, when an expression
+// evaluation is stopped. A run replays its history with whatever code the
+// worker has, so they cannot come from the worker's constants: each run
+// carries the values it started with in its input (and hands them to its
+// continuations). Admission limits (sizes, lengths) are not among them: they
+// are checked before a run starts and never inside it (plan.Limits).
+type RunLimits struct {
+	// HistoryBudget is the history length past which the run continues as new.
+	HistoryBudget int `json:"historyBudget,omitempty"`
+	// EventWindow is how many applied event ids are remembered to ignore duplicates.
+	EventWindow int `json:"eventWindow,omitempty"`
+	// ExpressionCost is the runtime cost limit of one expression evaluation.
+	ExpressionCost uint64 `json:"expressionCost,omitempty"`
+}
+
+// NewRunLimits are the limits the starter gives the runs it starts. Tune
+// them here; runs in flight keep theirs.
+var NewRunLimits = RunLimits{HistoryBudget: DefaultHistoryBudget, EventWindow: 500, ExpressionCost: expr.CostLimit}
+
+// legacyLimits are the values of the constants before runs carried their
+// limits: a run whose input has none replays with them. Never change them.
+var legacyLimits = RunLimits{HistoryBudget: 2000, EventWindow: 500, ExpressionCost: 100_000}
+
+// RunLimits returns the run's limits: the ones in its input, the legacy values
+// for what the input lacks, and HistoryBudget's override.
+func (in Input) RunLimits() RunLimits {
+	l := legacyLimits
+	if c := in.Limits; c != nil {
+		if c.HistoryBudget > 0 {
+			l.HistoryBudget = c.HistoryBudget
+		}
+		if c.EventWindow > 0 {
+			l.EventWindow = c.EventWindow
+		}
+		if c.ExpressionCost > 0 {
+			l.ExpressionCost = c.ExpressionCost
+		}
+	}
+	if in.HistoryBudget > 0 {
+		l.HistoryBudget = in.HistoryBudget
+	}
+	return l
+}
+
+// NewInput is the input of a new run of p for ev, with NewRunLimits.
+func NewInput(p *plan.Plan, ev event.Lead) Input {
+	lim := NewRunLimits
+	return Input{Automation: p.Canonical, Version: p.Version, Event: ev, Limits: &lim}
+}
 
 // Input starts a run: the pinned automation version and the enrolling event.
 type Input struct {
@@ -39,8 +92,11 @@ type Input struct {
 	// Automation is the canonical document of the pinned version.
 	Automation json.RawMessage `json:"automation"`
 	Version    string          `json:"version"`
-	// HistoryBudget overrides DefaultHistoryBudget (tests use small ones).
+	// HistoryBudget overrides the history budget of Limits (tests use small ones).
 	HistoryBudget int `json:"historyBudget,omitempty"`
+	// Limits are the run's frozen tunables; nil in runs started before
+	// they existed (see RunLimits).
+	Limits *RunLimits `json:"limits,omitempty"`
 	// Carried is the state of the run this one continues; nil for a new
 	// enrolment.
 	Carried *Carried `json:"carried,omitempty"`
@@ -139,7 +195,7 @@ type PendingTimer struct {
 func AutomationRun(ctx workflow.Context, in Input) (Result, error) {
 	// plan.Load depends only on the bytes (JSON decoding, CEL compilation,
 	// a cache keyed by their hash); workflowcheck cannot see through them.
-	p, err := plan.Load(in.Automation) //workflowcheck:ignore
+	p, err := plan.Load(in.Automation, in.RunLimits().ExpressionCost) //workflowcheck:ignore
 	if err != nil {
 		return Result{}, temporal.NewNonRetryableApplicationError("automation does not load: "+err.Error(), "InvalidAutomation", err)
 	}

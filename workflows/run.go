@@ -18,9 +18,6 @@ import (
 	"github.com/conecrm/automation-runtime/internal/searchattr"
 )
 
-// maxAppliedEvents bounds the event ids remembered for de-duplication.
-const maxAppliedEvents = 500
-
 // run is the state of one interpretation. Workflow code runs one coroutine
 // at a time, so no locking is needed. Nothing here is iterated in map order.
 type run struct {
@@ -64,7 +61,7 @@ type run struct {
 	// refresh the lead.
 	finished   bool
 	cancelWalk workflow.CancelFunc
-	budget     int
+	limits     RunLimits
 }
 
 type waiter struct {
@@ -93,13 +90,10 @@ func newRun(ctx workflow.Context, p *plan.Plan, in Input) *run {
 		applied: map[string]bool{},
 		visits:  map[string]int{},
 		active:  map[string]int{},
-		budget:  in.HistoryBudget,
+		limits:  in.RunLimits(),
 
 		workflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
 		pendingApplied: true,
-	}
-	if r.budget <= 0 {
-		r.budget = DefaultHistoryBudget
 	}
 	if node, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(searchattr.CurrentNode); ok {
 		r.saNode = node
@@ -433,7 +427,7 @@ func (r *run) markApplied(id string) {
 	}
 	r.applied[id] = true
 	r.appliedOrder = append(r.appliedOrder, id)
-	if len(r.appliedOrder) > maxAppliedEvents {
+	if len(r.appliedOrder) > r.limits.EventWindow {
 		delete(r.applied, r.appliedOrder[0])
 		r.appliedOrder = r.appliedOrder[1:]
 	}
@@ -450,7 +444,7 @@ func (r *run) markApplied(id string) {
 // histories replay the same (the one they lost is now carried).
 func (r *run) continueAsNewDue(ctx workflow.Context, signals workflow.ReceiveChannel) bool {
 	info := workflow.GetInfo(ctx)
-	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < r.budget {
+	if !info.GetContinueAsNewSuggested() && info.GetCurrentHistoryLength() < r.limits.HistoryBudget {
 		return false
 	}
 	if r.goalReached || !r.pendingApplied || r.live == 0 || len(r.parks) != r.live || len(r.running) > 0 || signals.Len() > 1 {

@@ -145,7 +145,7 @@ func (c *Console) automation(r *http.Request, id string) (loaded, error) {
 	if err != nil {
 		return loaded{}, err
 	}
-	p, err := plan.Load(at.Document)
+	p, err := plan.Load(at.Document, 0)
 	if err != nil {
 		return loaded{}, fmt.Errorf("stored automation %s does not compile: %w", id, err)
 	}
@@ -440,7 +440,7 @@ func (c *Console) labels(ctx context.Context, runs []Run) {
 		p, ok := plans[id]
 		if !ok {
 			if at, err := c.Store.Get(ctx, id); err == nil {
-				p, _ = plan.Load(at.Document)
+				p, _ = plan.Load(at.Document, 0)
 			}
 			plans[id] = p
 		}

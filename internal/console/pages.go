@@ -264,7 +264,7 @@ func (c *Console) automationsPage(w http.ResponseWriter, r *http.Request) {
 	var rows []*automationRow
 	var fns []func() error
 	for _, at := range list {
-		p, err := plan.Load(at.Document)
+		p, err := plan.Load(at.Document, 0)
 		row := &automationRow{ID: at.ID, Version: at.Version, Seq: at.Seq, Active: at.Active, Name: at.ID}
 		if err == nil {
 			row.Name = p.Doc.Name
@@ -370,7 +370,7 @@ func (c *Console) failedPage(w http.ResponseWriter, r *http.Request) {
 	for _, at := range list {
 		name := at.ID
 		franchise := ""
-		if p, err := plan.Load(at.Document); err == nil {
+		if p, err := plan.Load(at.Document, 0); err == nil {
 			name = p.Doc.Name
 			if p.Doc.Franchise != nil {
 				franchise = p.Doc.Franchise.ID

@@ -26,7 +26,8 @@ import (
 const (
 	// MaxLength bounds the source text of one expression.
 	MaxLength = 4096
-	// CostLimit bounds the runtime cost of one evaluation.
+	// CostLimit bounds the estimated worst-case cost of an expression, and
+	// the runtime cost of one evaluation in runs that start now.
 	CostLimit = 100_000
 	// maxCollectionSize is the size assumed for lead fields when estimating cost.
 	maxCollectionSize = 1000
@@ -104,7 +105,9 @@ func Env() (*cel.Env, error) {
 			cel.CrossTypeNumericComparisons(true),
 			cel.OptionalTypes(),
 			ext.Strings(),
-			cel.ParserExpressionSizeLimit(MaxLength),
+			// Length is an admission limit (Limits.Length), checked in
+			// bytes before parsing, never when a run recompiles.
+			cel.ParserExpressionSizeLimit(-1),
 			// Comprehensions visit map keys in sorted order (order.go).
 			cel.Macros(orderedMacros...),
 			inOrderFunction(),
@@ -145,16 +148,40 @@ type Program struct {
 	prog   cel.Program
 }
 
-// Compile parses and type-checks src, requiring the result kind, and rejects
-// expressions whose estimated worst-case cost exceeds the limit. Error
+// Limits are the admission limits of an expression, checked when an
+// automation is validated. A zero field is not checked: a run recompiling
+// its pinned automation checks none, so tightening a limit never fails a
+// run in flight.
+type Limits struct {
+	// Length bounds the source text, in bytes.
+	Length int
+	// EstimatedCost bounds the estimated worst-case cost.
+	EstimatedCost uint64
+}
+
+// DefaultLimits are the limits automations are validated with.
+var DefaultLimits = Limits{Length: MaxLength, EstimatedCost: CostLimit}
+
+// Compile parses and type-checks src, requiring the result kind, under the
+// default limits, with CostLimit as the evaluation cost limit. Error
 // messages are predicates ("is empty", "does not compile: ...") that read
 // well after the name of what was compiled.
 func Compile(src string, kind Kind) (*Program, error) {
+	return CompileWith(src, kind, DefaultLimits, CostLimit)
+}
+
+// CompileWith compiles under the given admission limits; evalCost bounds the
+// runtime cost of each evaluation (0: CostLimit). It decides what an
+// evaluation returns, so a run passes the value frozen in its input.
+func CompileWith(src string, kind Kind, lim Limits, evalCost uint64) (*Program, error) {
+	if evalCost == 0 {
+		evalCost = CostLimit
+	}
 	if strings.TrimSpace(src) == "" {
 		return nil, errors.New("is empty")
 	}
-	if len(src) > MaxLength {
-		return nil, fmt.Errorf("is %d characters long; the limit is %d", len(src), MaxLength)
+	if lim.Length > 0 && len(src) > lim.Length {
+		return nil, fmt.Errorf("is %d characters long; the limit is %d", len(src), lim.Length)
 	}
 	e, err := Env()
 	if err != nil {
@@ -180,14 +207,16 @@ func Compile(src string, kind Kind) (*Program, error) {
 			return nil, fmt.Errorf("must give a value that can be shown as text, but its type is %s", out)
 		}
 	}
-	est, err := e.EstimateCost(ast, sizeEstimator{})
-	if err != nil {
-		return nil, fmt.Errorf("cost estimate: %w", err)
+	if lim.EstimatedCost > 0 {
+		est, err := e.EstimateCost(ast, sizeEstimator{})
+		if err != nil {
+			return nil, fmt.Errorf("cost estimate: %w", err)
+		}
+		if est.Max > lim.EstimatedCost {
+			return nil, fmt.Errorf("is too expensive: estimated worst-case cost %d exceeds the limit %d", est.Max, lim.EstimatedCost)
+		}
 	}
-	if est.Max > CostLimit {
-		return nil, fmt.Errorf("is too expensive: estimated worst-case cost %d exceeds the limit %d", est.Max, CostLimit)
-	}
-	prog, err := e.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	prog, err := e.Program(ast, cel.CostLimit(evalCost), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, fmt.Errorf("does not compile: %w", err) // constant folding found an error
 	}

@@ -22,9 +22,15 @@ type templatePart struct {
 // IsTemplate reports whether s embeds any {{ ... }} expression.
 func IsTemplate(s string) bool { return strings.Contains(s, "{{") }
 
-// CompileTemplate compiles every {{ ... }} part of s. A string without
-// expressions compiles to a template that renders itself.
+// CompileTemplate compiles every {{ ... }} part of s under the default
+// limits. A string without expressions compiles to a template that renders
+// itself.
 func CompileTemplate(s string) (*Template, error) {
+	return CompileTemplateWith(s, DefaultLimits, CostLimit)
+}
+
+// CompileTemplateWith compiles every part as CompileWith does.
+func CompileTemplateWith(s string, lim Limits, evalCost uint64) (*Template, error) {
 	t := &Template{Source: s}
 	rest := s
 	for {
@@ -43,7 +49,7 @@ func CompileTemplate(s string) (*Template, error) {
 			t.parts = append(t.parts, templatePart{text: rest[:i]})
 		}
 		src := strings.TrimSpace(rest[i+2 : i+2+j])
-		p, err := Compile(src, KindText)
+		p, err := CompileWith(src, KindText, lim, evalCost)
 		if err != nil {
 			return nil, fmt.Errorf("{{ %s }} %w", src, err)
 		}

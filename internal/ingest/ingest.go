@@ -256,7 +256,7 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 // when re-enrolment allows it.
 func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID, leadID string, o *Outcome) error {
 	for attempt := 0; ; attempt++ {
-		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
+		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.NewInput(p, ev))
 		if err == nil {
 			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
 			in.Log.Info().Str("workflow_id", wfID).Str("run_id", run.GetRunID()).Str("automation_id", p.Doc.ID).Str("event_id", ev.ID).Msg("lead enrolled")

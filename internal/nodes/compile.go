@@ -17,13 +17,17 @@ import (
 type Compiler struct {
 	NodeID   string
 	BasePath string
+	// Limits are the expressions' admission limits (zero: none checked) and
+	// EvalCost their evaluation cost limit; NewCompiler sets the defaults.
+	Limits   expr.Limits
+	EvalCost uint64
 	problems []validate.Problem
 }
 
 // NewCompiler returns a compiler for the node with the given id whose data
-// lives at basePath.
+// lives at basePath, with the default expression limits.
 func NewCompiler(nodeID, basePath string) *Compiler {
-	return &Compiler{NodeID: nodeID, BasePath: basePath}
+	return &Compiler{NodeID: nodeID, BasePath: basePath, Limits: expr.DefaultLimits, EvalCost: expr.CostLimit}
 }
 
 // Problems returns what was reported.
@@ -46,7 +50,7 @@ func (c *Compiler) path(field string) string {
 
 // Expr compiles an expression of the given kind; nil when it fails.
 func (c *Compiler) Expr(field, src string, kind expr.Kind) *expr.Program {
-	p, err := expr.Compile(src, kind)
+	p, err := expr.CompileWith(src, kind, c.Limits, c.EvalCost)
 	if err != nil {
 		c.Problemf(field, "expression %s", err)
 		return nil
@@ -72,7 +76,7 @@ func (c *Compiler) Condition(field string, cond *automation.Condition) *expr.Pro
 		c.Problemf(joinField(field, "query"), "%s", err)
 		return nil
 	}
-	p, err := expr.Compile(src, expr.KindBool)
+	p, err := expr.CompileWith(src, expr.KindBool, c.Limits, c.EvalCost)
 	if err != nil {
 		c.Problemf(joinField(field, "query"), "translated query %s", err)
 		return nil
@@ -82,7 +86,7 @@ func (c *Compiler) Condition(field string, cond *automation.Condition) *expr.Pro
 
 // Template compiles a string field that may embed {{ ... }} expressions.
 func (c *Compiler) Template(field, s string) *expr.Template {
-	t, err := expr.CompileTemplate(s)
+	t, err := expr.CompileTemplateWith(s, c.Limits, c.EvalCost)
 	if err != nil {
 		c.Problemf(field, "%s", err)
 		return nil

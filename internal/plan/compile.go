@@ -13,23 +13,56 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/internal/expr"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/validate"
 )
 
-const (
-	defaultActionTimeout = 30 * time.Second
-	maxActionTimeout     = 24 * time.Hour
-	maxNameLength        = 200
-	maxLabelLength       = 200
-)
+const defaultActionTimeout = 30 * time.Second
 
-// Compile validates a document and compiles it. It reports every problem
-// at once; the plan is nil when there is any. The plan keeps a copy of the
-// document, so later changes to doc do not reach it.
+// Limits are the admission limits of an automation: checked when it is
+// validated (catalog, starter validate, dry-run), never by a running
+// workflow, which recompiles its pinned document on every replay. They can
+// therefore be tuned freely: a tighter limit turns away new documents and
+// leaves runs in flight alone.
+type Limits struct {
+	NameLength  int // the automation's id and name
+	LabelLength int // a node's label
+	Nodes       int
+	Edges       int
+	// ActionTimeout bounds an action's timeout.
+	ActionTimeout time.Duration
+	// Expr bounds each expression's length and estimated cost.
+	Expr expr.Limits
+	// NodeFields applies the node types' field rules (required fields,
+	// lengths, counts, allowed values).
+	NodeFields bool
+}
+
+// DefaultLimits are the limits automations are validated with.
+var DefaultLimits = Limits{
+	NameLength:    200,
+	LabelLength:   200,
+	Nodes:         automation.MaxNodes,
+	Edges:         automation.MaxEdges,
+	ActionTimeout: 24 * time.Hour,
+	Expr:          expr.DefaultLimits,
+	NodeFields:    true,
+}
+
+// Compile validates a document under DefaultLimits and compiles it. It
+// reports every problem at once; the plan is nil when there is any. The plan
+// keeps a copy of the document, so later changes to doc do not reach it.
 func Compile(doc *automation.Document, reg *nodes.Registry) (*Plan, validate.Problems) {
+	lim := DefaultLimits
+	return compile(doc, reg, &lim, expr.CostLimit)
+}
+
+// compile compiles doc; lim nil checks no admission limit (a run's own
+// compilation), evalCost is the expressions' evaluation cost limit.
+func compile(doc *automation.Document, reg *nodes.Registry, lim *Limits, evalCost uint64) (*Plan, validate.Problems) {
 	doc = doc.Clone()
-	c := &compilation{doc: doc, reg: reg, plan: &Plan{Doc: doc, nodes: map[string]*Node{}}, known: map[string]bool{}, from: map[string][]int{}}
+	c := &compilation{doc: doc, reg: reg, lim: lim, evalCost: evalCost, plan: &Plan{Doc: doc, nodes: map[string]*Node{}}, known: map[string]bool{}, from: map[string][]int{}}
 	c.settings()
 	if c.withinLimits() {
 		c.compileNodes()
@@ -48,6 +81,8 @@ func Compile(doc *automation.Document, reg *nodes.Registry) (*Plan, validate.Pro
 type compilation struct {
 	doc      *automation.Document
 	reg      *nodes.Registry
+	lim      *Limits // nil: no admission limits
+	evalCost uint64
 	plan     *Plan
 	problems validate.Problems
 
@@ -69,17 +104,37 @@ func (c *compilation) nodeProblemf(id, path, format string, args ...any) {
 	c.problem(validate.Problem{NodeID: id, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// compiler returns a node compiler with the compilation's expression limits.
+func (c *compilation) compiler(id, path string) *nodes.Compiler {
+	comp := nodes.NewCompiler(id, path)
+	comp.Limits, comp.EvalCost = expr.Limits{}, c.evalCost
+	if c.lim != nil {
+		comp.Limits = c.lim.Expr
+	}
+	return comp
+}
+
+// over reports whether n exceeds an admission limit (none when unlimited).
+func (c *compilation) over(n int, limit func(*Limits) int) (int, bool) {
+	if c.lim == nil {
+		return 0, false
+	}
+	l := limit(c.lim)
+	return l, n > l
+}
+
 func (c *compilation) settings() {
 	d := c.doc
+	nameLength := func(l *Limits) int { return l.NameLength }
 	if strings.TrimSpace(d.ID) == "" {
 		c.problemf("id", "the automation needs an id")
-	} else if len(d.ID) > maxNameLength {
-		c.problemf("id", "the id is %d characters long; the limit is %d", len(d.ID), maxNameLength)
+	} else if l, over := c.over(len(d.ID), nameLength); over {
+		c.problemf("id", "the id is %d characters long; the limit is %d", len(d.ID), l)
 	}
 	if strings.TrimSpace(d.Name) == "" {
 		c.problemf("name", "the automation needs a name")
-	} else if len(d.Name) > maxNameLength {
-		c.problemf("name", "the name is %d characters long; the limit is %d", len(d.Name), maxNameLength)
+	} else if l, over := c.over(len(d.Name), nameLength); over {
+		c.problemf("name", "the name is %d characters long; the limit is %d", len(d.Name), l)
 	}
 	if !event.IsType(d.AutomationTrigger) {
 		if d.AutomationTrigger == "" {
@@ -113,7 +168,7 @@ func (c *compilation) settings() {
 		}
 	}
 	if d.Goal != nil {
-		gc := nodes.NewCompiler("", "goal")
+		gc := c.compiler("", "goal")
 		c.plan.Goal = gc.Condition("", d.Goal)
 		c.problems = append(c.problems, gc.Problems()...)
 	}
@@ -122,12 +177,12 @@ func (c *compilation) settings() {
 // withinLimits reports the size limits; past them nothing else is checked.
 func (c *compilation) withinLimits() bool {
 	ok := true
-	if n := len(c.doc.Nodes); n > automation.MaxNodes {
-		c.problemf("nodes", "the automation has %d nodes; the limit is %d (split it into several automations)", n, automation.MaxNodes)
+	if l, over := c.over(len(c.doc.Nodes), func(l *Limits) int { return l.Nodes }); over {
+		c.problemf("nodes", "the automation has %d nodes; the limit is %d (split it into several automations)", len(c.doc.Nodes), l)
 		ok = false
 	}
-	if n := len(c.doc.Edges); n > automation.MaxEdges {
-		c.problemf("edges", "the automation has %d edges; the limit is %d", n, automation.MaxEdges)
+	if l, over := c.over(len(c.doc.Edges), func(l *Limits) int { return l.Edges }); over {
+		c.problemf("edges", "the automation has %d edges; the limit is %d", len(c.doc.Edges), l)
 		ok = false
 	}
 	return ok
@@ -176,10 +231,12 @@ func (c *compilation) compileNodes() {
 			node.Label = n.Type
 		}
 		c.commonFields(node, def, com, path)
-		for _, fe := range validate.Fields(impl) {
-			c.nodeProblemf(n.ID, joinPath(path+".data", fe.Path), "%s", fe.Message)
+		if c.lim != nil && c.lim.NodeFields {
+			for _, fe := range validate.Fields(impl) {
+				c.nodeProblemf(n.ID, joinPath(path+".data", fe.Path), "%s", fe.Message)
+			}
 		}
-		comp := nodes.NewCompiler(n.ID, path+".data")
+		comp := c.compiler(n.ID, path+".data")
 		impl.Compile(comp)
 		c.problems = append(c.problems, comp.Problems()...)
 		c.plan.nodes[n.ID] = node
@@ -211,16 +268,16 @@ func (c *compilation) commonFields(node *Node, def nodes.Definition, com common,
 	// use the field for their own meaning and check it themselves.
 	node.Timeout = defaultActionTimeout
 	if def.Category == nodes.CategoryAction && com.Timeout != "" {
-		comp := nodes.NewCompiler(node.ID, path+".data")
-		if d := comp.Duration("timeout", com.Timeout); d > maxActionTimeout {
-			comp.Problemf("timeout", "an action's timeout is at most 24h, got %s", com.Timeout)
+		comp := c.compiler(node.ID, path+".data")
+		if d := comp.Duration("timeout", com.Timeout); c.lim != nil && d > c.lim.ActionTimeout {
+			comp.Problemf("timeout", "an action's timeout is at most %s, got %s", strings.TrimSuffix(strings.TrimSuffix(c.lim.ActionTimeout.String(), "0s"), "0m"), com.Timeout)
 		} else if d > 0 {
 			node.Timeout = d
 		}
 		c.problems = append(c.problems, comp.Problems()...)
 	}
-	if len(com.Label) > maxLabelLength {
-		c.nodeProblemf(node.ID, path+".data.label", "the label is %d characters long; the limit is %d", len(com.Label), maxLabelLength)
+	if l, over := c.over(len(com.Label), func(l *Limits) int { return l.LabelLength }); over {
+		c.nodeProblemf(node.ID, path+".data.label", "the label is %d characters long; the limit is %d", len(com.Label), l)
 	}
 }
 

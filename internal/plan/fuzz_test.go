@@ -64,7 +64,7 @@ func FuzzParseAndCompile(f *testing.F) {
 			}
 		}
 		if p != nil {
-			q, err := Load(p.Canonical)
+			q, err := Load(p.Canonical, 0)
 			if err != nil {
 				t.Fatalf("canonical form does not reload: %v\n%s", err, p.Canonical)
 			}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -90,22 +91,29 @@ var (
 	cache   = map[string]*Plan{}
 )
 
-// Load compiles a canonical document, reusing an earlier compilation of the
-// same bytes. Workflows call it; the result depends only on the bytes.
-func Load(canonical []byte) (*Plan, error) {
+// Load compiles a canonical document for a run, reusing an earlier
+// compilation of the same bytes and cost limit. The result depends only on
+// them: no admission limit (Limits) is checked, since the document passed
+// them when it was admitted and a run replays under whatever limits the
+// worker has today; evalCost (0: expr.CostLimit) is the expressions'
+// evaluation cost limit, which a run freezes in its input.
+func Load(canonical []byte, evalCost uint64) (*Plan, error) {
+	if evalCost == 0 {
+		evalCost = expr.CostLimit
+	}
 	sum := sha256.Sum256(canonical)
-	key := hex.EncodeToString(sum[:])
+	key := hex.EncodeToString(sum[:]) + "/" + strconv.FormatUint(evalCost, 10)
 	cacheMu.Lock()
 	p, ok := cache[key]
 	cacheMu.Unlock()
 	if ok {
 		return p, nil
 	}
-	doc, err := automation.Parse(canonical)
+	doc, err := automation.Decode(canonical)
 	if err != nil {
 		return nil, err
 	}
-	p, problems := Compile(doc, nodes.Builtin())
+	p, problems := compile(doc, nodes.Builtin(), nil, evalCost)
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("automation %s does not compile: %w", doc.ID, problems)
 	}

@@ -158,7 +158,7 @@ func TestCanonicalRoundTrip(t *testing.T) {
 		if strings.Contains(string(p.Canonical), "uiColor") || strings.Contains(string(p.Canonical), "position") {
 			t.Errorf("%s: canonical form keeps UI fields: %s", f, p.Canonical)
 		}
-		q, err := Load(p.Canonical)
+		q, err := Load(p.Canonical, 0)
 		if err != nil {
 			t.Fatalf("%s: Load: %v", f, err)
 		}

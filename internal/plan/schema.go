@@ -30,7 +30,7 @@ func Schema(reg *nodes.Registry) validate.Schema {
 			data = validate.SchemaOf(reflect.TypeOf(def.New()).Elem())
 		}
 		props, _ := data["properties"].(validate.Schema)
-		props["label"] = validate.Schema{"type": "string", "maxLength": maxLabelLength, "description": "the node's name in the builder"}
+		props["label"] = validate.Schema{"type": "string", "maxLength": DefaultLimits.LabelLength, "description": "the node's name in the builder"}
 		if def.Category == nodes.CategoryAction {
 			props["onError"] = validate.Schema{"enum": []any{"", OnErrorFail, OnErrorContinue, OnErrorEdge}, "description": "when the action fails: fail the run (default), continue, or leave by the error exit"}
 			props["timeout"] = validate.Schema{"type": "string", "description": "the action's timeout, a duration such as 30s (at most 24h)"}
@@ -66,8 +66,8 @@ func Schema(reg *nodes.Registry) validate.Schema {
 
 	doc := validate.SchemaOf(reflect.TypeFor[automation.Document]())
 	props := doc["properties"].(validate.Schema)
-	props["id"] = validate.Schema{"type": "string", "maxLength": maxNameLength, "description": "set by the API from the URL or generated when absent"}
-	props["name"] = validate.Schema{"type": "string", "minLength": 1, "maxLength": maxNameLength, "pattern": `\S`}
+	props["id"] = validate.Schema{"type": "string", "maxLength": DefaultLimits.NameLength, "description": "set by the API from the URL or generated when absent"}
+	props["name"] = validate.Schema{"type": "string", "minLength": 1, "maxLength": DefaultLimits.NameLength, "pattern": `\S`}
 	props["automationTrigger"] = validate.Schema{"enum": toAny(event.Types()), "description": "the lead event that enrols leads"}
 	props["nodes"] = validate.Schema{
 		"type": "array", "maxItems": automation.MaxNodes, "items": validate.Schema{"$ref": "#/$defs/Node"},

@@ -139,7 +139,7 @@ func Run(doc []byte, ev event.Lead, opts Options) (*Output, error) {
 		}
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalLeadEvent, later) }, at.Sub(start))
 	}
-	env.ExecuteWorkflow(workflows.AutomationRun, workflows.Input{Automation: p.Canonical, Version: p.Version, Event: ev})
+	env.ExecuteWorkflow(workflows.AutomationRun, workflows.NewInput(p, ev))
 	out := &Output{Actions: rec.Actions()}
 	if out.Actions == nil {
 		out.Actions = []Action{}
