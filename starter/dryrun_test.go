@@ -168,3 +168,33 @@ func TestDryRunUsage(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q; want 1 naming the problem", code, stderr)
 	}
 }
+
+// The A/B example dry-runs each lead down the branch the live run takes
+// (the split hashes the automation, the node and the lead): Alice texts,
+// her trade-in calls, and a repeated dry run gives the same answer.
+func TestDryRunSplit(t *testing.T) {
+	const doc = "../automations/assigned-lead-first-contact-ab.json"
+	for _, tc := range []struct {
+		lead, path, taskType string
+	}{
+		{"0192f0a0-0005-7000-8000-000000000001", "start first-contact text-first contacted", "SMS"},
+		{"0192f0a0-0005-7000-8000-000000000002", "start first-contact call-first contacted", "CALL"},
+	} {
+		for i := 0; i < 2; i++ {
+			code, out, stderr := runDryRun(t, "--automation", doc, "--event", eventFor(t, "LEAD_ASSIGNED", map[string]any{"id": tc.lead}))
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if got := strings.Join(out.Path, " "); got != tc.path {
+				t.Fatalf("lead %s: path %q, want %q", tc.lead, got, tc.path)
+			}
+			in, _ := json.Marshal(out.Actions)
+			if len(out.Actions) != 1 || !strings.Contains(string(in), `"type":"`+tc.taskType+`"`) {
+				t.Fatalf("lead %s: actions %s, want one %s task", tc.lead, in, tc.taskType)
+			}
+			if out.Steps[1].NodeID != "first-contact" || !strings.HasPrefix(out.Steps[1].Summary, "branch ") {
+				t.Fatalf("split step %+v", out.Steps[1])
+			}
+		}
+	}
+}

@@ -120,6 +120,10 @@ func examples(t *testing.T) []example {
 		{name: "test-drive-rebooked", file: "test-drive-rebooked.json", ev: sbEvent("evt-1", "LEAD_STAGE_CHANGED", stage(sandbox.StageTestDrive)),
 			signals: []event.Lead{sbEvent("evt-2", "LEAD_UPDATED", map[string]any{"stage": map[string]any{"id": sandbox.StageTestDrive}, "testDriveDate": "2026-12-05T15:00:00Z"})},
 			check:   wantPath("start", "prepare", "wait-rebooked", "move-meeting", "rebooked")},
+		// The split's hash sends Alice down the text branch (Alice's
+		// trade-in takes the call branch: TestSplitOnTheDevServer).
+		{name: "assigned-lead-first-contact-ab", file: "assigned-lead-first-contact-ab.json", ev: sbEvent("evt-1", "LEAD_ASSIGNED", nil),
+			check: wantPath("start", "first-contact", "text-first", "contacted")},
 	}
 	local := []example{
 		{name: "local-short-waits", doc: func(t *testing.T) []byte {
@@ -283,7 +287,7 @@ func TestExampleHistories(t *testing.T) {
 
 // TestNodeTypeEventCounts prints the history events each node type adds to
 // a trigger → node → end run, for the interpreter and for a hand-written
-// workflow; conditions and switches must add none.
+// workflow; conditions, switches and splits must add none.
 func TestNodeTypeEventCounts(t *testing.T) {
 	c := stack.Client(t)
 	nodes := []struct {
@@ -293,6 +297,7 @@ func TestNodeTypeEventCounts(t *testing.T) {
 		{"end", nil},
 		{"condition", map[string]any{"expression": "lead.category == 'CAR'"}},
 		{"switch", map[string]any{"cases": []any{map[string]any{"handle": "car", "expression": "lead.category == 'CAR'"}}}},
+		{"split", map[string]any{"branches": []any{map[string]any{"handle": "a", "weight": 1}, map[string]any{"handle": "b", "weight": 1}}}},
 		{"delay", map[string]any{"duration": "1s"}},
 		{"wait_for_event", map[string]any{"event": "LEAD_UPDATED", "timeout": "1s"}},
 		{"create_task", task("Call", nil)},
@@ -316,6 +321,9 @@ func TestNodeTypeEventCounts(t *testing.T) {
 			case "switch":
 				ns = append(ns, n{"node", nd.typ, nd.data}, endNode("other"))
 				es = append(es, e{"start", "node", ""}, e{"node", "done", "car"}, e{"node", "other", "default"})
+			case "split":
+				ns = append(ns, n{"node", nd.typ, nd.data}, endNode("other"))
+				es = append(es, e{"start", "node", ""}, e{"node", "done", "a"}, e{"node", "other", "b"})
 			case "wait_for_event":
 				ns = append(ns, n{"node", nd.typ, nd.data})
 				es = append(es, e{"start", "node", ""}, e{"node", "done", "event"}, e{"node", "done", "timeout"})
@@ -345,7 +353,7 @@ func TestNodeTypeEventCounts(t *testing.T) {
 		cn := got[typ]
 		di, dh := cn.interp-base.interp, cn.hand-base.hand
 		rows = append(rows, fmt.Sprintf("| %-15s | %11d | %12d |", typ, di, dh))
-		if (typ == "condition" || typ == "switch") && di != 0 {
+		if (typ == "condition" || typ == "switch" || typ == "split") && di != 0 {
 			t.Errorf("%s adds %d history events, want 0", typ, di)
 		}
 		if di > dh {

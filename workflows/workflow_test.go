@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
@@ -484,5 +486,48 @@ func TestContinueAsNewDelayKeepsItsDeadline(t *testing.T) {
 	}
 	if len(g2.rec.Actions()) != 0 {
 		t.Fatal("the continuation repeated the first action")
+	}
+}
+
+// A split sends each lead down the branch its hash picks (automation id,
+// node id, lead id), inside the workflow: no activity, the branch recorded
+// in the path, the step's handle and steps.<split>.branch, the same branch
+// on every run for the same lead, and both branches taken across leads.
+func TestSplitBranches(t *testing.T) {
+	raw := doc(t, []n{trig(),
+		{"ab", "split", map[string]any{"label": "Call or SMS", "branches": []any{
+			map[string]any{"handle": "call", "weight": 50}, map[string]any{"handle": "sms", "weight": 50}}}},
+		{"call-task", "create_task", task("Call via {{ steps.ab.branch }}", nil)},
+		{"sms-task", "create_task", task("Text via {{ steps.ab.branch }}", map[string]any{"type": "SMS"})},
+		endNode("done"),
+	}, []e{{"start", "ab", ""}, {"ab", "call-task", "call"}, {"ab", "sms-task", "sms"}, {"call-task", "done", ""}, {"sms-task", "done", ""}}, nil)
+	const automationID = "0193a4c2-7a10-7c5e-9d1a-00000000test" // doc's id
+	taken := map[string]int{}
+	for i := 0; i < 12; i++ {
+		id := fmt.Sprintf("0193a4c2-0000-7000-8000-%012d", i)
+		want := "sms"
+		if nodes.Bucket(automationID, "ab", id, 100) < 50 {
+			want = "call"
+		}
+		for run := 0; run < 2; run++ {
+			te := newEnv(t, t0)
+			res := te.run(input(t, raw, enrol(map[string]any{"id": id})))
+			wantPath := []string{"start", "ab", want + "-task", "done"}
+			if !equal(res.Path, wantPath) {
+				t.Fatalf("lead %s run %d: path %v, want %v", id, run, res.Path, wantPath)
+			}
+			st, _ := stepOf(res, "ab")
+			if st.Handle != want || !strings.HasPrefix(st.Summary, "branch "+want+" (bucket ") {
+				t.Errorf("lead %s: split step %+v", id, st)
+			}
+			acts := te.rec.Actions()
+			if len(acts) != 1 || acts[0].Input.(activities.CreateTaskInput).Task.Title != map[string]string{"call": "Call via call", "sms": "Text via sms"}[want] {
+				t.Fatalf("lead %s: actions %+v", id, acts)
+			}
+		}
+		taken[want]++
+	}
+	if taken["call"] == 0 || taken["sms"] == 0 {
+		t.Fatalf("12 leads took %v; want both branches", taken)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/routes"
 	"github.com/conecrm/automation-runtime/internal/runlog"
@@ -283,10 +284,11 @@ type Stats struct {
 	Goal         Goal                 `json:"goal"`
 }
 
-// waitingTypes are the node types whose CurrentNode a run sets (and so can
-// be counted waiting at); conditions and switches add no history events.
+// waitingNode says whether a run can be counted waiting at the node (its
+// CurrentNode is set there); conditions, switches and splits add no history
+// events, and an end finishes its branch.
 func waitingNode(n *plan.Node) bool {
-	return n.Type != "condition" && n.Type != "switch" && n.Type != "end"
+	return n.Category != nodes.CategoryCondition && n.Type != "end"
 }
 
 func (c *Console) stats(ctx context.Context, l loaded, since time.Time) (Stats, error) {

@@ -40,6 +40,9 @@ type Definition struct {
 	Required []string
 	// Terminal nodes have no outgoing edge.
 	Terminal bool
+	// OneTarget nodes send a lead down exactly one exit, so each exit has
+	// exactly one edge (a split's branch forks no parallel branches).
+	OneTarget bool
 	// New returns a pointer to a zero data struct implementing Node.
 	New func() Node
 	// Activity is the activity an action node runs (required for actions,
@@ -195,6 +198,7 @@ var builtin = func() *Registry {
 		triggerDef,
 		conditionDef,
 		switchDef,
+		splitDef,
 		delayDef,
 		waitForEventDef,
 		createTaskDef,

@@ -343,6 +343,8 @@ func (c *compilation) checkHandles() {
 			done[h] = true
 			if len(n.out[h]) == 0 {
 				c.nodeProblemf(id, path, "the %s exit is not connected", handleName(h))
+			} else if def.OneTarget && len(n.out[h]) > 1 {
+				c.nodeProblemf(id, path, "the %s exit has %d edges; each exit of a %s leads to exactly one node", handleName(h), len(n.out[h]), n.Type)
 			}
 		}
 		if n.OnError == OnErrorEdge && len(n.out[nodes.HandleError]) == 0 {
@@ -476,7 +478,9 @@ func kindName(t reflect.Type) string {
 		return "a list"
 	case reflect.Map, reflect.Struct, reflect.Pointer:
 		return "an object"
-	case reflect.Int, reflect.Int64, reflect.Float64, reflect.Int32, reflect.Float32:
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number"
+	case reflect.Float64, reflect.Float32:
 		return "a number"
 	}
 	return t.String()

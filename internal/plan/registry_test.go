@@ -16,7 +16,7 @@ import (
 
 func TestBuiltinRegistry(t *testing.T) {
 	reg := nodes.Builtin()
-	want := []string{"condition", "copy_lead", "create_task", "delay", "end", "move_stage", "push_to_crm", "switch", "trigger", "update_task", "wait_for_event", "webhook"}
+	want := []string{"condition", "copy_lead", "create_task", "delay", "end", "move_stage", "push_to_crm", "split", "switch", "trigger", "update_task", "wait_for_event", "webhook"}
 	if got := reg.Types(); !reflect.DeepEqual(got, want) {
 		t.Errorf("types %v, want %v", got, want)
 	}
@@ -56,14 +56,14 @@ func TestBuilderData(t *testing.T) {
 	want := nodes.BuilderData{
 		Triggers:   []string{"LEAD_CREATED", "LEAD_UPDATED", "LEAD_STAGE_CHANGED", "LEAD_ASSIGNED", "LEAD_CLOSED"},
 		Actions:    []string{"copy_lead", "create_task", "move_stage", "push_to_crm", "update_task", "webhook"},
-		Conditions: []string{"condition", "switch"},
+		Conditions: []string{"condition", "split", "switch"},
 		Flow:       []string{"delay", "end", "trigger", "wait_for_event"},
 	}
 	if !reflect.DeepEqual(b, want) {
 		t.Errorf("builder data %+v, want %+v", b, want)
 	}
 	body, _ := json.Marshal(b)
-	if !strings.Contains(string(body), `"triggers":["LEAD_CREATED"`) || !strings.Contains(string(body), `"conditions":["condition","switch"]`) {
+	if !strings.Contains(string(body), `"triggers":["LEAD_CREATED"`) || !strings.Contains(string(body), `"conditions":["condition","split","switch"]`) {
 		t.Errorf("JSON %s", body)
 	}
 	// The lists are copies: changing them does not change the registry.

@@ -82,10 +82,16 @@ func Message(fe validator.FieldError) string {
 		if fe.Kind() == reflect.String {
 			return fmt.Sprintf("must be at most %s characters", fe.Param())
 		}
+		if isNumber(fe.Kind()) {
+			return fmt.Sprintf("must be at most %s, got %v", fe.Param(), fe.Value())
+		}
 		return fmt.Sprintf("must have at most %s", items(fe.Param()))
 	case "min":
 		if fe.Kind() == reflect.String {
 			return fmt.Sprintf("must be at least %s characters", fe.Param())
+		}
+		if isNumber(fe.Kind()) {
+			return fmt.Sprintf("must be at least %s, got %v", fe.Param(), fe.Value())
 		}
 		return fmt.Sprintf("must have at least %s", items(fe.Param()))
 	case "excluded_with":
@@ -108,6 +114,10 @@ func jsonName(field string) string {
 		return field
 	}
 	return strings.ToLower(field[:1]) + field[1:]
+}
+
+func isNumber(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Float64
 }
 
 func items(n string) string {

@@ -318,7 +318,7 @@ type NodeBenchInput struct {
 func HandwrittenNode(ctx workflow.Context, in NodeBenchInput) (string, error) {
 	h := newHand(ctx, "node-"+in.Type, in.Event)
 	switch in.Type {
-	case "condition", "switch", "end":
+	case "condition", "switch", "split", "end":
 		if h.str("category") == "CAR" { // evaluated in code: no events
 			return "car", nil
 		}
