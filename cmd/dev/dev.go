@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -44,19 +45,25 @@ func dev([]string) int {
 		return 1
 	}
 	defer tlog.Close()
+	port, uiPort, err := devServerPorts()
+	if err != nil {
+		return fatal(log, err, "configuration incomplete")
+	}
 	log.Info().Msg("starting the Temporal dev server (first start takes a few seconds)")
-	devOpts := devserver.Options{DBFile: filepath.Join(dataDir, "temporal.db"), Port: 7233, UIPort: 8233, Log: tlog}
+	devOpts := devserver.Options{DBFile: filepath.Join(dataDir, "temporal.db"), Port: port, UIPort: uiPort, Log: tlog}
 	if os.Getenv("PAYLOAD_CODEC_KEYS") != "" {
 		// Operators read decoded payloads in the UI through the starter's codec endpoint.
 		devOpts.ExtraArgs = []string{"--ui-codec-endpoint", "http://" + envOr("STARTER_ADDR", "127.0.0.1:8080") + "/codec"}
 	}
 	srv, err := devserver.Start(ctx, devOpts)
 	if err != nil {
-		log.Error().Err(err).Msg("cannot start the Temporal dev server (is another one running on 7233?)")
+		log.Error().Err(err).Msgf("cannot start the Temporal dev server (is another one running on %d?)", port)
 		return 1
 	}
 	defer srv.Stop()
 	os.Setenv("TEMPORAL_ADDRESS", srv.Address)
+	// The console and failure notifications link runs to this UI.
+	setDefaultEnv(server.EnvUIURL, srv.UIURL)
 
 	sandboxRunning := os.Getenv("CONECRM_BASE_URL") == ""
 	if sandboxRunning {
@@ -252,6 +259,32 @@ func waitHTTP(ctx context.Context, u string) error {
 		}
 	}
 	return fmt.Errorf("%s not answering", u)
+}
+
+// Environment variables choosing the dev server's ports (make run's are
+// fixed so that the printed links stay the same; tests pick free ones).
+const (
+	envDevPort   = "TEMPORAL_DEV_PORT"
+	envDevUIPort = "TEMPORAL_DEV_UI_PORT"
+)
+
+func devServerPorts() (port, uiPort int, err error) {
+	read := func(key string, def int) (int, error) {
+		v := os.Getenv(key)
+		if v == "" {
+			return def, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 65535 {
+			return 0, fmt.Errorf("%s=%q is not a TCP port", key, v)
+		}
+		return n, nil
+	}
+	if port, err = read(envDevPort, 7233); err != nil {
+		return 0, 0, err
+	}
+	uiPort, err = read(envDevUIPort, 8233)
+	return port, uiPort, err
 }
 
 func mustMkdir(dir string) string {
