@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -142,6 +143,23 @@ func (p ports) at(off int) (int, error) {
 	return p.base + off, nil
 }
 
+// membership is a membership port: the server stores it in a smallint
+// column (cluster_membership.rpc_port), so it must stay below 32768, under
+// the kernel's range of free ports.
+func (p ports) membership(off int) (int, error) {
+	if p.base != 0 {
+		return p.base + off, nil
+	}
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		if l, err := net.Listen("tcp", addr(port)); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free membership port below 32768")
+}
+
 // Start brings the cluster up; on error it stops what it started.
 func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	if opts.Workers == 0 {
@@ -224,7 +242,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			if i == 3 && o[3] == 0 {
 				continue
 			}
-			if *dst, err = p.at(o[i]); err != nil {
+			at := p.at
+			if i == 1 {
+				at = p.membership
+			}
+			if *dst, err = at(o[i]); err != nil {
 				return c, err
 			}
 		}
