@@ -121,7 +121,7 @@ func deliverDirect(body []byte) (int, []byte, error) {
 	if err := cat.Sync(ctx, st); err != nil {
 		return 0, nil, err
 	}
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: workerapp.TaskQueue(), Log: log, Events: st}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: workerapp.TaskQueue(), Log: log, Events: st, Enrolments: st}
 	outcomes, err := in.Deliver(ctx, ev)
 	if err != nil {
 		return 0, nil, err

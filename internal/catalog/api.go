@@ -13,6 +13,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/conecrm/automation-runtime/internal/auth"
@@ -30,6 +32,7 @@ type Runs interface {
 	CountWorkflow(ctx context.Context, req *workflowservice.CountWorkflowExecutionsRequest) (*workflowservice.CountWorkflowExecutionsResponse, error)
 	ListWorkflow(ctx context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	CancelWorkflow(ctx context.Context, workflowID, runID string) error
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 }
 
 // API serves ConeCRM's automation endpoints over the store:
@@ -449,13 +452,57 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 // cancelRunning cancels every running run of the automation, found through
-// visibility.
+// visibility and the enrolment index, by workflow id: an empty run id
+// reaches the current run of a chain that continued as new, where a listed
+// run id may already be closed. A run that closed meanwhile is not counted.
 func (a *API) cancelRunning(ctx context.Context, id string) (int, error) {
 	if a.Runs == nil {
 		return 0, nil
 	}
-	query := fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running'", quote(id))
+	seen := map[string]bool{}
 	n := 0
+	cancel := func(wfID, leadID string) error {
+		if seen[wfID] {
+			return nil
+		}
+		seen[wfID] = true
+		// Temporal accepts a cancellation of a closed workflow without
+		// error: ask first, so only running runs are counted.
+		asked := time.Now()
+		desc, err := a.Runs.DescribeWorkflowExecution(ctx, wfID, "")
+		if err == nil && desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			err = serviceerror.NewNotFound("closed")
+		}
+		if err == nil {
+			err = a.Runs.CancelWorkflow(ctx, wfID, "")
+		}
+		var nf *serviceerror.NotFound
+		switch {
+		case err == nil:
+			n++
+		case errors.As(err, &nf):
+			if leadID != "" && a.Store != nil {
+				if err := a.Store.EndEnrolment(ctx, leadID, wfID, asked); err != nil {
+					return fmt.Errorf("recording the end of %s: %w", wfID, err)
+				}
+			}
+		default:
+			return fmt.Errorf("cancelling %s: %w", wfID, err)
+		}
+		return nil
+	}
+	if a.Store != nil {
+		rows, err := a.Store.AutomationEnrolments(ctx, id)
+		if err != nil {
+			return n, fmt.Errorf("reading the enrolment index: %w", err)
+		}
+		for _, r := range rows {
+			if err := cancel(r.WorkflowID, r.LeadID); err != nil {
+				return n, err
+			}
+		}
+	}
+	query := fmt.Sprintf("AutomationId = '%s' AND ExecutionStatus = 'Running'", quote(id))
 	var token []byte
 	for {
 		resp, err := a.Runs.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: a.Namespace, Query: query, PageSize: 500, NextPageToken: token})
@@ -463,11 +510,9 @@ func (a *API) cancelRunning(ctx context.Context, id string) (int, error) {
 			return n, err
 		}
 		for _, ex := range resp.GetExecutions() {
-			e := ex.GetExecution()
-			if err := a.Runs.CancelWorkflow(ctx, e.GetWorkflowId(), e.GetRunId()); err != nil {
-				return n, fmt.Errorf("cancelling %s: %w", e.GetWorkflowId(), err)
+			if err := cancel(ex.GetExecution().GetWorkflowId(), ""); err != nil {
+				return n, err
 			}
-			n++
 		}
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {

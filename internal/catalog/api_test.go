@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -49,6 +50,12 @@ func (f *fakeRuns) ListWorkflow(_ context.Context, req *workflowservice.ListWork
 		resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r"}})
 	}
 	return resp, nil
+}
+
+// DescribeWorkflowExecution answers that every listed run is running.
+func (f *fakeRuns) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r"}, Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING}}, nil
 }
 
 func (f *fakeRuns) CancelWorkflow(_ context.Context, id, _ string) error {

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/event"
@@ -68,9 +66,17 @@ type Ingester struct {
 	Secret []byte
 	// Now is the clock signatures are checked against; nil is time.Now.
 	Now func() time.Time
+	// Enrolments is the enrolment index (the store); nil keeps it in
+	// memory, for tests.
+	Enrolments Enrolments
+	// HistoryBudget, when positive, is the history length past which runs
+	// continue as new (tests use small ones); zero is the workflow's default.
+	HistoryBudget int
 
 	memOnce sync.Once
 	mem     *MemoryEvents
+	enrOnce sync.Once
+	memEnr  *MemoryEnrolments
 }
 
 // EventLog claims event ids so each takes effect once per automation.
@@ -88,6 +94,14 @@ func (in *Ingester) events() EventLog {
 	}
 	in.memOnce.Do(func() { in.mem = NewMemoryEvents() })
 	return in.mem
+}
+
+func (in *Ingester) enrolments() Enrolments {
+	if in.Enrolments != nil {
+		return in.Enrolments
+	}
+	in.enrOnce.Do(func() { in.memEnr = NewMemoryEnrolments() })
+	return in.memEnr
 }
 
 func (in *Ingester) now() time.Time {
@@ -208,10 +222,10 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 		err = in.enrol(ctx, p, ev, wfID, leadID, o)
 	} else {
 		if p.Doc.ReenrollmentMode() == automation.ReenrollAlways {
-			// Each run of an "always" automation has its own id: find the
-			// lead's running runs through visibility.
+			// Each run of an "always" automation has its own id: the
+			// enrolment index lists the lead's running ones.
 			var n int
-			n, err = in.signalRunning(ctx, p, leadID, ev)
+			n, err = in.signalEnrolled(ctx, p.Doc.ID, leadID, ev)
 			if err == nil && n > 0 {
 				o.Result, o.Reason = Signalled, fmt.Sprintf("%d running run(s)", n)
 			} else if err == nil {
@@ -253,13 +267,52 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 // enrol starts a run, or signals the lead's running one (start with
 // conflict policy FAIL, then signal: the server decides atomically which
 // delivery starts the run). A run that closes between the two is retried
-// when re-enrolment allows it.
+// when re-enrolment allows it. Every run started or found running is
+// recorded in the enrolment index; with `reenrollment: never` a lead the
+// index knows is never started again, whether or not Temporal still
+// remembers its closed run.
 func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID, leadID string, o *Outcome) error {
+	mode := p.Doc.ReenrollmentMode()
+	row := store.Enrolment{LeadID: leadID, WorkflowID: wfID, AutomationID: p.Doc.ID, Franchise: enrolmentFranchise(p, ev)}
+	if mode == automation.ReenrollNever {
+		prev, err := in.enrolments().GetEnrolment(ctx, leadID, wfID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("reading the enrolment index: %w", err)
+		case !prev.Running:
+			o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "re-enrolment not allowed"
+			return nil
+		default:
+			asked := time.Now()
+			err := in.signal(ctx, wfID, ev)
+			if err == nil {
+				o.Result, o.WorkflowID, o.Reason = Signalled, wfID, "already enrolled"
+				return nil
+			}
+			if !isNotFound(err) {
+				return fmt.Errorf("signalling %s: %w", wfID, err)
+			}
+			if err := in.enrolments().EndEnrolment(ctx, leadID, wfID, asked); err != nil {
+				return fmt.Errorf("recording the end of %s: %w", wfID, err)
+			}
+			o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "re-enrolment not allowed"
+			return nil
+		}
+	}
 	for attempt := 0; ; attempt++ {
-		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, workflows.NewInput(p, ev))
+		input := workflows.NewInput(p, ev)
+		input.HistoryBudget = in.HistoryBudget
+		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, input)
 		if err == nil {
 			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
 			in.Log.Info().Str("workflow_id", wfID).Str("run_id", run.GetRunID()).Str("automation_id", p.Doc.ID).Str("event_id", ev.ID).Msg("lead enrolled")
+			if err := in.enrolments().RecordEnrolment(ctx, row); err != nil {
+				// The run started; the sender's retry finds it running,
+				// signals it (the run ignores an event it applied) and
+				// records it.
+				return fmt.Errorf("recording the enrolment %s: %w", wfID, err)
+			}
 			return nil
 		}
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -271,17 +324,42 @@ func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID
 		err = in.signal(ctx, wfID, ev)
 		if err == nil {
 			o.Result, o.WorkflowID, o.Reason = Signalled, wfID, "already enrolled"
+			if err := in.enrolments().RecordEnrolment(ctx, row); err != nil {
+				return fmt.Errorf("recording the enrolment %s: %w", wfID, err)
+			}
 			return nil
 		}
 		if !isNotFound(err) {
 			return fmt.Errorf("signalling %s: %w", wfID, err)
 		}
-		if p.Doc.ReenrollmentMode() == automation.ReenrollAfterFinish && attempt < 3 {
+		if mode == automation.ReenrollAfterFinish && attempt < 3 {
 			continue // the previous run closed in between: enrol again
+		}
+		if mode == automation.ReenrollNever {
+			// A closed run Temporal still remembers and the index does not
+			// (enrolled before the index existed): remember it for good.
+			if err := in.enrolments().RecordEnrolment(ctx, row); err != nil {
+				return fmt.Errorf("recording the enrolment %s: %w", wfID, err)
+			}
+			if err := in.enrolments().EndEnrolment(ctx, leadID, wfID, time.Now()); err != nil {
+				return fmt.Errorf("recording the end of %s: %w", wfID, err)
+			}
 		}
 		o.Result, o.WorkflowID, o.Reason = Skipped, wfID, "re-enrolment not allowed"
 		return nil
 	}
+}
+
+// enrolmentFranchise is the franchise an enrolment is filed under: the
+// lead's, else the automation's.
+func enrolmentFranchise(p *plan.Plan, ev event.Lead) string {
+	if f := ev.FranchiseID(); f != "" {
+		return f
+	}
+	if p.Doc.Franchise != nil {
+		return p.Doc.Franchise.ID
+	}
+	return ""
 }
 
 // StartOptions are the options a run of p for the lead is started with:
@@ -320,35 +398,35 @@ func (in *Ingester) StartOptions(p *plan.Plan, ev event.Lead, wfID, leadID strin
 
 var errNoRun = errors.New("no running run")
 
-// signalRunning delivers ev to every running run of the automation for the
-// lead, as visibility lists them (it may lag a start by a second or so).
-func (in *Ingester) signalRunning(ctx context.Context, p *plan.Plan, leadID string, ev event.Lead) (int, error) {
-	q := fmt.Sprintf("AutomationId = '%s' AND LeadId = '%s' AND ExecutionStatus = 'Running'", quoteVisibility(p.Doc.ID), quoteVisibility(leadID))
-	var (
-		n     int
-		token []byte
-	)
-	for {
-		resp, err := in.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token})
-		if err != nil {
-			return n, fmt.Errorf("listing running runs: %w", err)
+// signalEnrolled delivers ev to every run of the automation the enrolment
+// index lists as running for the lead, by workflow id (an empty run id
+// reaches the current run of a chain that continued as new). A run found
+// closed is ended in the index.
+func (in *Ingester) signalEnrolled(ctx context.Context, automationID, leadID string, ev event.Lead) (int, error) {
+	rows, err := in.enrolments().RunningEnrolments(ctx, leadID)
+	if err != nil {
+		return 0, fmt.Errorf("reading the enrolment index: %w", err)
+	}
+	n := 0
+	for _, r := range rows {
+		if r.AutomationID != automationID {
+			continue
 		}
-		for _, e := range resp.GetExecutions() {
-			err := in.Temporal.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), workflows.SignalLeadEvent, ev)
-			if err != nil && !isNotFound(err) {
-				return n, fmt.Errorf("signalling %s: %w", e.GetExecution().GetWorkflowId(), err)
+		asked := time.Now()
+		err := in.signal(ctx, r.WorkflowID, ev)
+		switch {
+		case err == nil:
+			n++
+		case isNotFound(err):
+			if err := in.enrolments().EndEnrolment(ctx, leadID, r.WorkflowID, asked); err != nil {
+				return n, fmt.Errorf("recording the end of %s: %w", r.WorkflowID, err)
 			}
-			if err == nil {
-				n++
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return n, nil
+		default:
+			return n, fmt.Errorf("signalling %s: %w", r.WorkflowID, err)
 		}
 	}
+	return n, nil
 }
-
-func quoteVisibility(s string) string { return strings.ReplaceAll(s, "'", "") }
 
 func (in *Ingester) signal(ctx context.Context, wfID string, ev event.Lead) error {
 	return in.Temporal.SignalWorkflow(ctx, wfID, "", workflows.SignalLeadEvent, ev)

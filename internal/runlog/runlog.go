@@ -121,7 +121,8 @@ func (r *Recorder) Poll(ctx context.Context) (int, error) {
 	return recorded, nil
 }
 
-func keyword(sa *commonpb.SearchAttributes, name string) string {
+// Keyword reads a Keyword search attribute ("" when unset).
+func Keyword(sa *commonpb.SearchAttributes, name string) string {
 	p := sa.GetIndexedFields()[name]
 	if p == nil {
 		return ""
@@ -153,8 +154,8 @@ func (r *Recorder) record(ctx context.Context, ex *workflowpb.WorkflowExecutionI
 	sa := ex.GetSearchAttributes()
 	o := store.RunOutcome{
 		WorkflowID: wid, RunID: rid,
-		AutomationID: keyword(sa, "AutomationId"), Version: keyword(sa, "AutomationVersion"),
-		LeadID: keyword(sa, "LeadId"), FranchiseID: keyword(sa, "FranchiseId"),
+		AutomationID: Keyword(sa, "AutomationId"), Version: Keyword(sa, "AutomationVersion"),
+		LeadID: Keyword(sa, "LeadId"), FranchiseID: Keyword(sa, "FranchiseId"),
 		Status:    statusNames[ex.GetStatus()],
 		StartedAt: ex.GetStartTime().AsTime(), ClosedAt: ex.GetCloseTime().AsTime(),
 	}
@@ -213,7 +214,13 @@ func (r *Recorder) record(ctx context.Context, ex *workflowpb.WorkflowExecutionI
 			return false, err
 		}
 	}
-	return r.Store.RecordRun(ctx, o, n)
+	recorded, err := r.Store.RecordRun(ctx, o, n)
+	if err != nil || o.LeadID == "" {
+		return recorded, err
+	}
+	// The run closed: the enrolment index stops routing events to it (a
+	// newer run under the same id, recorded after the close, stays).
+	return recorded, r.Store.EndEnrolment(ctx, o.LeadID, wid, o.ClosedAt)
 }
 
 // NodeOutcomes says, per node a run entered, whether it passed it or

@@ -182,7 +182,18 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 	if cfg.EventRetention > 0 {
 		go pruneEvents(ctx, st, cfg.EventRetention, log)
 	}
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Secret: []byte(cfg.EventsSecret)}
+	go func() {
+		if c == nil {
+			return
+		}
+		n, err := BackfillEnrolments(ctx, c, st, cfg.Namespace)
+		if err != nil && ctx.Err() == nil {
+			log.Warn().Err(err).Msg("filling the enrolment index from Temporal; retried at the next start")
+		} else if n > 0 {
+			log.Info().Int("runs", n).Msg("enrolment index filled from Temporal's running runs")
+		}
+	}()
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Enrolments: st, Secret: []byte(cfg.EventsSecret)}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
 	// The console shares /api's credentials: the admin token or a
