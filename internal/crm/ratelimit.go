@@ -2,7 +2,9 @@ package crm
 
 import (
 	"context"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,17 +27,81 @@ type RateRule struct {
 func DefaultRateRules() map[string][]RateRule {
 	return map[string][]RateRule{
 		// HubSpot: 190 requests per 10 s (Professional and Enterprise),
-		// and the search endpoints 5 per second, kept at 4.
+		// and the search endpoints 5 per second, kept at 4. The
+		// X-HubSpot-RateLimit-* headers of its answers replace these
+		// (LearnRateRules).
 		ProviderHubSpot: {
-			{Name: "10s", Max: 190, Window: 11 * time.Second},
-			{Name: "search", Max: 4, Window: 1250 * time.Millisecond, PathContains: "/search"},
+			{Name: hsInterval, Max: 190, Window: Pad(10 * time.Second)},
+			{Name: "search", Max: 4, Window: Pad(time.Second), PathContains: "/search"},
 		},
 		// Salesforce: the org's rolling 24-hour API request allocation
-		// (15,000 at the smallest Enterprise org).
+		// (15,000 at the smallest Enterprise org), replaced by the one
+		// its Sforce-Limit-Info header states.
 		ProviderSalesforce: {
-			{Name: "24h", Max: 15000, Window: 24 * time.Hour},
+			{Name: sfDaily, Max: 15000, Window: 24 * time.Hour},
 		},
 	}
+}
+
+const (
+	hsInterval = "interval"
+	hsSecondly = "secondly"
+	sfDaily    = "24h"
+)
+
+// Pad lengthens a vendor's window by a tenth, at least 500 ms: a limiter
+// spacing requests over the padded window keeps them apart at arrival
+// too, whatever the network delays up to that margin.
+func Pad(window time.Duration) time.Duration {
+	return window + max(window/10, 500*time.Millisecond)
+}
+
+// LearnRateRules reads the limits a vendor states in its answer's headers:
+// HubSpot's X-HubSpot-RateLimit-Max per X-HubSpot-RateLimit-Interval-
+// Milliseconds and X-HubSpot-RateLimit-Secondly, Salesforce's
+// Sforce-Limit-Info (api-usage=used/allocation). They replace the rules of
+// the same name.
+func LearnRateRules(provider string, h http.Header) []RateRule {
+	var out []RateRule
+	switch provider {
+	case ProviderHubSpot:
+		n, _ := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Max"))
+		ms, _ := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Interval-Milliseconds"))
+		if n > 0 && ms > 0 {
+			out = append(out, RateRule{Name: hsInterval, Max: n, Window: Pad(time.Duration(ms) * time.Millisecond)})
+		}
+		if s, _ := strconv.Atoi(h.Get("X-HubSpot-RateLimit-Secondly")); s > 0 {
+			out = append(out, RateRule{Name: hsSecondly, Max: s, Window: Pad(time.Second)})
+		}
+	case ProviderSalesforce:
+		for _, part := range strings.Split(h.Get("Sforce-Limit-Info"), ",") {
+			usage, ok := strings.CutPrefix(strings.TrimSpace(part), "api-usage=")
+			if !ok {
+				continue
+			}
+			_, alloc, _ := strings.Cut(usage, "/")
+			if n, err := strconv.Atoi(alloc); err == nil && n > 0 {
+				out = append(out, RateRule{Name: sfDaily, Max: n, Window: 24 * time.Hour})
+			}
+		}
+	}
+	return out
+}
+
+// MergeRules returns base with the learned rules replacing those of the
+// same name and the others added.
+func MergeRules(base, learned []RateRule) []RateRule {
+	out := slices.Clone(base)
+	for _, l := range learned {
+		i := slices.IndexFunc(out, func(r RateRule) bool { return r.Name == l.Name })
+		if i >= 0 {
+			l.PathContains = out[i].PathContains
+			out[i] = l
+		} else {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // RateClaim asks for one request slot in a bucket.

@@ -91,6 +91,8 @@ type Pusher struct {
 	plans map[string]cachedPlan
 	// holder names this Pusher in the shared rate log.
 	holder string
+	// learned are the rate limits vendors stated, by CRM account.
+	learned map[string][]crm.RateRule
 }
 
 type cachedPlan struct {

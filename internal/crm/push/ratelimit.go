@@ -22,11 +22,12 @@ const (
 // rateLimited is the transport of one push: it takes a slot for every
 // request under the account's rules before sending it.
 type rateLimited struct {
-	next    http.RoundTripper
-	store   crm.RateStore
-	rules   []crm.RateRule
-	account string // the CRM account: provider, integration and link
-	holder  string
+	next     http.RoundTripper
+	store    crm.RateStore
+	pusher   *Pusher
+	provider string
+	account  string // the CRM account: provider, integration and link
+	holder   string
 	// timeout bounds each send (the client's Timeout, which would
 	// otherwise also count the wait for a slot).
 	timeout time.Duration
@@ -47,8 +48,7 @@ func (c cancelOnClose) Close() error {
 // limitedClient returns a copy of client whose requests go through the
 // account's shared rate limits.
 func (p *Pusher) limitedClient(client *http.Client, provider, account string) *http.Client {
-	rules := p.opts.RateRules[provider]
-	if p.opts.Rates == nil || len(rules) == 0 {
+	if p.opts.Rates == nil || len(p.opts.RateRules[provider]) == 0 {
 		return client
 	}
 	next := client.Transport
@@ -56,16 +56,39 @@ func (p *Pusher) limitedClient(client *http.Client, provider, account string) *h
 		next = http.DefaultTransport
 	}
 	c := *client
-	c.Transport = &rateLimited{next: next, store: p.opts.Rates, rules: rules, account: provider + ":" + account, holder: p.holder, timeout: client.Timeout}
+	c.Transport = &rateLimited{next: next, store: p.opts.Rates, pusher: p, provider: provider, account: provider + ":" + account, holder: p.holder, timeout: client.Timeout}
 	c.Timeout = 0
 	return &c
 }
 
 func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.take(req, crm.Claims(t.rules, t.account, req.URL.Path)); err != nil {
+	if err := t.take(req, crm.Claims(t.pusher.rules(t.provider, t.account), t.account, req.URL.Path)); err != nil {
 		return nil, err
 	}
-	return t.send(req)
+	resp, err := t.send(req)
+	if err == nil {
+		if learned := crm.LearnRateRules(t.provider, resp.Header); len(learned) > 0 {
+			t.pusher.learn(t.account, learned)
+		}
+	}
+	return resp, err
+}
+
+// rules are the provider's rules with what the account's answers said.
+func (p *Pusher) rules(provider, account string) []crm.RateRule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return crm.MergeRules(p.opts.RateRules[provider], p.learned[account])
+}
+
+// learn keeps the limits an answer of the account stated.
+func (p *Pusher) learn(account string, rules []crm.RateRule) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.learned == nil {
+		p.learned = map[string][]crm.RateRule{}
+	}
+	p.learned[account] = crm.MergeRules(p.learned[account], rules)
 }
 
 func (t *rateLimited) send(req *http.Request) (*http.Response, error) {

@@ -128,26 +128,58 @@ func TestRateLimitControl(t *testing.T) {
 	}
 }
 
-// A spent daily allocation fails the push retryably, after the time the
-// oldest request leaves the window, without sending the request.
-func TestSalesforceDailyLimitSpent(t *testing.T) {
-	sf := crmfake.NewSalesforce()
-	srv := httptest.NewServer(sf)
-	defer srv.Close()
-	rules := map[string][]crm.RateRule{"salesforce": {{Name: "24h", Max: 5, Window: 24 * time.Hour}}}
-	p := newPusherWith(t, salesforceIntegration(t, srv.URL), crm.Credentials{Secret: "token"}, push.Options{RateRules: rules})
-	if _, err := p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: leadRecord(), Today: "2026-11-29"}); err != nil {
-		t.Fatal(err)
+// The limits a vendor states in its answers are kept from then on: a
+// Salesforce org with an allocation of 5 requests (Sforce-Limit-Info) and
+// a HubSpot portal allowing 5 requests in 10 minutes
+// (X-HubSpot-RateLimit-*) never see a sixth; the push that would send it
+// fails retryably, with the wait as retry delay, without sending it.
+func TestVendorStatedLimits(t *testing.T) {
+	retryLater := func(t *testing.T, err error) {
+		t.Helper()
+		if e, ok := crm.AsError(err); !ok || !e.Retryable || e.RetryAfter < 9*time.Minute {
+			t.Fatalf("push past the stated limit: %v", err)
+		}
 	}
-	used := len(sf.Requests()) // three lookups and the composite
-	rec := leadRecord()
-	rec["account"].(map[string]any)["name"] = "Another Garage"
-	_, err := p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: rec, Today: "2026-11-29"})
-	e, ok := crm.AsError(err)
-	if !ok || !e.Retryable || e.RetryAfter < 23*time.Hour {
-		t.Fatalf("push past the daily allocation: %v", err)
-	}
-	if n := len(sf.Requests()); n != 5 || used != 4 {
-		t.Fatalf("Salesforce saw %d requests (first push %d), want 5: the allocation is 5", n, used)
-	}
+	t.Run("salesforce daily allocation", func(t *testing.T) {
+		sf := crmfake.NewSalesforce()
+		sf.DailyLimit = 5
+		srv := httptest.NewServer(sf)
+		defer srv.Close()
+		p := newPusher(t, salesforceIntegration(t, srv.URL), crm.Credentials{Secret: "token"}, nil)
+		if _, err := p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: leadRecord(), Today: "2026-11-29"}); err != nil {
+			t.Fatal(err)
+		}
+		rec := leadRecord()
+		rec["account"].(map[string]any)["name"] = "Another Garage"
+		_, err := p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: rec, Today: "2026-11-29"})
+		retryLater(t, err)
+		if st := sf.Stats(); st.Requests != 5 || st.RateLimited != 0 {
+			t.Fatalf("Salesforce saw %d requests, %d over its allocation; want 5 and 0", st.Requests, st.RateLimited)
+		}
+	})
+	t.Run("hubspot interval", func(t *testing.T) {
+		hs, err := crmfake.NewHubSpot(filepath.Join(specDir(t), "hubspot"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs.SetRateLimit(5, 10*time.Minute)
+		srv := httptest.NewServer(hs)
+		defer srv.Close()
+		p := newPusher(t, contactOnly(srv.URL), crm.Credentials{Secret: "pat-na1-x"}, nil)
+		for i := range 6 {
+			rec := leadRecord()
+			rec["contact"].(map[string]any)["primaryEmail"] = fmt.Sprintf("lead%d@example.com", i)
+			_, err := p.Push(context.Background(), push.Request{IntegrationID: "crm_test", Record: rec})
+			if i < 5 && err != nil {
+				t.Fatalf("push %d: %v", i, err)
+			}
+			if i == 5 {
+				retryLater(t, err)
+			}
+		}
+		if st := hs.Stats(); st.Requests != 5 || st.RateLimited != 0 {
+			t.Fatalf("HubSpot saw %d requests, %d refused; want 5 and 0", st.Requests, st.RateLimited)
+		}
+		noViolations(t, hs)
+	})
 }

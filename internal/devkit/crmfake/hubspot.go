@@ -89,6 +89,15 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, &Fault{Status: http.StatusTooManyRequests, Header: h.limitHeaders(), Body: hubSpotLimitBody})
 		return
 	}
+	if h.limitMax > 0 {
+		// HubSpot states its limits on every answer.
+		for k, v := range h.limitHeaders() {
+			if k != "Content-Type" {
+				w.Header()[k] = v
+			}
+		}
+		w.Header().Set("X-Hubspot-Ratelimit-Remaining", fmt.Sprint(h.limitMax-len(h.admitted)))
+	}
 	if f := h.takeFault(r.URL.Path); f != nil {
 		writeFault(w, f)
 		return

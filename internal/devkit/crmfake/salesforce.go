@@ -21,7 +21,12 @@ type Salesforce struct {
 	APIPath string
 	// RequiredFields per sObject, checked on create.
 	RequiredFields map[string][]string
-	records        map[string][]*sfRecord
+	// DailyLimit is the org's API request allocation, stated in every
+	// answer's Sforce-Limit-Info and enforced (403 REQUEST_LIMIT_EXCEEDED)
+	// once spent; 0 states 15,000 and enforces nothing.
+	DailyLimit int
+	apiUsage   int
+	records    map[string][]*sfRecord
 	// tokens, once any is issued, are the only access tokens accepted,
 	// until their expiry (zero: none); others answer 401
 	// INVALID_SESSION_ID like an expired session.
@@ -159,6 +164,18 @@ func (s *Salesforce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r, body)
 		return
 	}
+	alloc := s.DailyLimit
+	if alloc == 0 {
+		alloc = 15000
+	}
+	if s.DailyLimit > 0 && s.apiUsage >= s.DailyLimit {
+		s.stats.RateLimited++
+		w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.apiUsage, alloc))
+		writeJSONStatus(w, http.StatusForbidden, []any{map[string]any{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}})
+		return
+	}
+	s.apiUsage++
+	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.apiUsage, alloc))
 	if !s.tokenOK(r.Header.Get("Authorization")) {
 		writeJSONStatus(w, http.StatusUnauthorized, []any{map[string]any{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}})
 		return
