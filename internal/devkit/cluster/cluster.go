@@ -110,6 +110,9 @@ type Cluster struct {
 	stopCRM func()
 	pgLog   *os.File
 	next    map[string]int
+	// readyURL is what answers when a process is up (UI, workers,
+	// starters); the Temporal services are probed through the frontend.
+	readyURL map[string]string
 }
 
 // Proc returns a process by name: history, matching, frontend, worker (the
@@ -207,7 +210,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	// PostgreSQL runs as the postgres user when this runs as root: it must
 	// be able to reach its directory.
 	_ = os.Chmod(opts.Dir, 0o755)
-	c = &Cluster{opts: opts, root: root, procs: map[string]*Proc{}, ServerPorts: map[string]ServerPorts{}, next: map[string]int{},
+	c = &Cluster{opts: opts, root: root, procs: map[string]*Proc{}, ServerPorts: map[string]ServerPorts{}, next: map[string]int{}, readyURL: map[string]string{},
 		log: zerolog.New(zerolog.ConsoleWriter{Out: opts.Log, TimeFormat: "15:04:05.000"}).With().Timestamp().Logger()}
 	defer func() {
 		if err != nil {
@@ -294,6 +297,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			return c, err
 		}
 		c.UIURL = "http://" + addr(uiPort)
+		c.setReady("ui", c.UIURL)
 		if err := waitHTTP(ctx, pr, c.UIURL, 30*time.Second); err != nil {
 			return c, err
 		}
@@ -324,6 +328,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		if err := pr.Start(); err != nil {
 			return c, err
 		}
+		c.setReady(name, u+"/healthz")
 		// One at a time: each imports the automations directory.
 		if err := waitHTTP(ctx, pr, u+"/healthz", 60*time.Second); err != nil {
 			return c, err
@@ -386,6 +391,7 @@ func (c *Cluster) StartWorker(ctx context.Context, name string, extra []string) 
 	metricsAddr := addr(port)
 	env := c.productEnv(name, append([]string{"WORKER_METRICS_ADDR=" + metricsAddr}, extra...)...)
 	pr := c.add(name, filepath.Join(c.opts.BinDir, "worker"), env)
+	c.setReady(name, "http://"+metricsAddr+"/metrics")
 	if err := pr.Start(); err != nil {
 		return nil, err
 	}
@@ -396,6 +402,45 @@ func (c *Cluster) StartWorker(ctx context.Context, name string, extra []string) 
 	c.WorkerMetrics = append(c.WorkerMetrics, metricsAddr)
 	c.mu.Unlock()
 	return pr, nil
+}
+
+func (c *Cluster) setReady(name, u string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readyURL[name] = u
+}
+
+// Kill SIGKILLs a process (chaos); Restart brings it back.
+func (c *Cluster) Kill(name string) error {
+	p := c.Proc(name)
+	if p == nil {
+		return fmt.Errorf("no process %q", name)
+	}
+	return p.Kill()
+}
+
+// Restart starts a process again (stopping it first with SIGTERM when it
+// runs) and waits until it answers: a Temporal service until the frontend
+// reaches history and matching again, the others on their HTTP endpoint.
+func (c *Cluster) Restart(ctx context.Context, name string) error {
+	p := c.Proc(name)
+	if p == nil {
+		return fmt.Errorf("no process %q", name)
+	}
+	p.Stop(30 * time.Second)
+	if err := p.Start(); err != nil {
+		return err
+	}
+	if isService(name) {
+		return c.WaitReady(ctx, 90*time.Second)
+	}
+	c.mu.Lock()
+	u := c.readyURL[name]
+	c.mu.Unlock()
+	if u == "" {
+		return nil
+	}
+	return waitHTTP(ctx, p, u, 60*time.Second)
 }
 
 func (c *Cluster) startSandbox(p ports) error {

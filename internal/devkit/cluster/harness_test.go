@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -36,7 +38,13 @@ type env struct {
 	c  *Cluster
 	sb *sandbox.Server
 	cl client.Client
+	// inFlight counts answers "event already being processed" asked again.
+	inFlight atomic.Int64
 }
+
+// inFlight is the starter's reason for an event whose claim another
+// delivery holds.
+const inFlight = "event already being processed"
 
 func startCluster(t *testing.T, opts Options) *env {
 	t.Helper()
@@ -107,7 +115,7 @@ func leadEvent(eventID, leadID string) []byte {
 // automation, if the answer has one.
 func (e *env) deliver(ctx context.Context, i int, body []byte, automation string) (ingest.Outcome, error) {
 	var last string
-	for attempt := 0; attempt < 120; attempt++ {
+	for attempt := 0; attempt < 240; attempt++ {
 		u := e.c.StarterURLs[(i+attempt)%len(e.c.StarterURLs)]
 		status, out, err := ingest.PostSigned(ctx, u+"/events", []byte(SigningSecret), body)
 		if err == nil && status == 200 {
@@ -115,14 +123,26 @@ func (e *env) deliver(ctx context.Context, i int, body []byte, automation string
 			if err := json.Unmarshal(out, &er); err != nil {
 				return ingest.Outcome{}, err
 			}
+			var found *ingest.Outcome
 			for _, o := range er.Automations {
 				if o.AutomationID == automation {
-					return o, nil
+					found = &o
 				}
 			}
-			return ingest.Outcome{}, fmt.Errorf("no outcome for %s in %s", automation, out)
+			if found == nil {
+				return ingest.Outcome{}, fmt.Errorf("no outcome for %s in %s", automation, out)
+			}
+			if found.Result != ingest.Skipped || found.Reason != inFlight {
+				return *found, nil
+			}
+			// Another delivery holds the event's claim: not final (that
+			// delivery may die before it starts the run, and the claim
+			// lapses only after the store's lease), so ask again.
+			e.inFlight.Add(1)
+			last = "still " + inFlight
+		} else {
+			last = fmt.Sprintf("HTTP %d %v %s", status, err, out)
 		}
-		last = fmt.Sprintf("HTTP %d %v %s", status, err, out)
 		select {
 		case <-ctx.Done():
 			return ingest.Outcome{}, ctx.Err()
@@ -187,6 +207,22 @@ func newLeads(n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = uuid.Must(uuid.NewV7()).String()
+	}
+	return ids
+}
+
+// createLeads creates n leads in the sandbox (a stage move needs the lead
+// to exist) and returns their ids.
+func (e *env) createLeads(ctx context.Context, n int) []string {
+	e.t.Helper()
+	crm := conecrm.New(conecrm.Config{BaseURL: e.c.SandboxURL, Token: SandboxToken}, nil)
+	ids := make([]string, n)
+	for i := range ids {
+		l, err := crm.CreateLead(ctx, conecrm.LeadRequest{Subject: fmt.Sprintf("Cluster lead %d", i), Franchise: &conecrm.IDRef{ID: leadFranchise}}, "")
+		if err != nil {
+			e.t.Fatalf("creating lead %d in the sandbox: %v", i, err)
+		}
+		ids[i] = l.ID
 	}
 	return ids
 }
