@@ -206,8 +206,10 @@ func TestFaults(t *testing.T) {
 		}
 	}
 	must(s.AddFault(Fault{Route: "POST /api/task", Kind: FaultTooManyRequests, Times: 1, RetryAfter: Duration(3 * time.Second)}))
-	must(s.AddFault(Fault{Route: "/api/stage", Kind: FaultServerError, Times: 1}))
-	must(s.AddFault(Fault{Route: "GET /api/stage/{id}", Kind: FaultReset, Times: 1}))
+	// Reads are resent inline by the client (three tries), so these faults
+	// last three requests to reach the caller.
+	must(s.AddFault(Fault{Route: "/api/stage", Kind: FaultServerError, Times: 3}))
+	must(s.AddFault(Fault{Route: "GET /api/stage/{id}", Kind: FaultReset, Times: 3}))
 	must(s.AddFault(Fault{Route: "POST /api/lead/{lead}/copy", Kind: FaultDrop, Times: 1}))
 	must(s.AddFault(Fault{Route: "*", Kind: FaultLatency, Latency: Duration(20 * time.Millisecond), Times: 1}))
 
@@ -240,9 +242,10 @@ func TestFaults(t *testing.T) {
 		t.Errorf("retry after drop: %v %v copies %d", lead, err, len(s.LeadCopies()))
 	}
 	st := s.Stats()
-	for _, k := range []FaultKind{FaultTooManyRequests, FaultServerError, FaultReset, FaultDrop, FaultLatency} {
-		if st.Injected[k] != 1 {
-			t.Errorf("%s injected %d times", k, st.Injected[k])
+	want := map[FaultKind]int{FaultTooManyRequests: 1, FaultServerError: 3, FaultReset: 3, FaultDrop: 1, FaultLatency: 1}
+	for k, n := range want {
+		if st.Injected[k] != n {
+			t.Errorf("%s injected %d times, want %d", k, st.Injected[k], n)
 		}
 	}
 	var faulted int
@@ -251,8 +254,8 @@ func TestFaults(t *testing.T) {
 			faulted++
 		}
 	}
-	if faulted != 4 {
-		t.Errorf("%d requests recorded with a fault", faulted)
+	if faulted != 8 { // 429, 3×500, 3 resets, drop (latency is not recorded as a fault)
+		t.Errorf("%d requests recorded with a fault, want 8", faulted)
 	}
 
 	s.Reset()
