@@ -42,7 +42,8 @@ type Options struct {
 	// free ports.
 	BasePort int
 	// Workers and Starters are how many bin/worker and bin/starter
-	// processes run (default 2 each).
+	// processes run (default 2 each; negative: none, for a harness that
+	// brings its own).
 	Workers, Starters int
 	// BinDir holds temporal-server, temporal-sql-tool, temporal-ui-server,
 	// worker and starter (default the repository's bin/).
@@ -311,12 +312,12 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			return c, err
 		}
 	}
-	for i := 1; i <= opts.Workers; i++ {
+	for i := 1; i <= max(opts.Workers, 0); i++ {
 		if _, err := c.StartWorker(ctx, "", nil); err != nil {
 			return c, err
 		}
 	}
-	for i := 1; i <= opts.Starters; i++ {
+	for i := 1; i <= max(opts.Starters, 0); i++ {
 		port, err := p.at(1080 + i - 1)
 		if err != nil {
 			return c, err
