@@ -378,6 +378,12 @@ func (c *Cluster) productEnv(name string, extra ...string) []string {
 // StartWorker starts one more bin/worker (named worker-N unless name is
 // set) with extra environment, and waits for its metrics endpoint.
 func (c *Cluster) StartWorker(ctx context.Context, name string, extra []string) (*Proc, error) {
+	return c.StartWorkerFrom(ctx, name, filepath.Join(c.opts.BinDir, "worker"), extra)
+}
+
+// StartWorkerFrom is StartWorker with another worker binary (a new release
+// in a rolling upgrade).
+func (c *Cluster) StartWorkerFrom(ctx context.Context, name, bin string, extra []string) (*Proc, error) {
 	c.mu.Lock()
 	c.next["worker"]++
 	n := c.next["worker"]
@@ -391,7 +397,7 @@ func (c *Cluster) StartWorker(ctx context.Context, name string, extra []string) 
 	}
 	metricsAddr := addr(port)
 	env := c.productEnv(name, append([]string{"WORKER_METRICS_ADDR=" + metricsAddr}, extra...)...)
-	pr := c.add(name, filepath.Join(c.opts.BinDir, "worker"), env)
+	pr := c.add(name, bin, env)
 	c.setReady(name, "http://"+metricsAddr+"/metrics")
 	if err := pr.Start(); err != nil {
 		return nil, err
