@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -81,8 +82,22 @@ func containsModule(gomod []byte) bool {
 	return len(gomod) >= len(mod) && string(gomod[:len(mod)]) == mod
 }
 
-// FreePort returns a TCP port free on 127.0.0.1 at the time of the call.
+// FreePort returns a TCP port free on 127.0.0.1 at the time of the call,
+// for a process started later to bind. It is drawn below Linux's ephemeral
+// range (32768–60999 by default): a port from there could be taken, before
+// that process binds it, by any outgoing connection or by the ports the
+// Temporal dev server picks for its own services, which is how make run's
+// smoke test once lost its sandbox port.
 func FreePort() (int, error) {
+	for range 100 {
+		port := freePortLow + rand.IntN(freePortHigh-freePortLow)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -90,6 +105,11 @@ func FreePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// The range FreePort draws from: above the well-known development ports
+// (make run's 7233, 8080–9464; make cluster's +10000) and below the
+// ephemeral range.
+const freePortLow, freePortHigh = 20000, 32000
 
 // Start starts a server and waits until it answers.
 func Start(ctx context.Context, opts Options) (*Server, error) {
