@@ -58,8 +58,13 @@ func Main() int {
 		return 1
 	}
 	defer closeCRM()
-	w := NewWorker(c, queue, acts, worker.Options{})
-	log.Info().Str("task_queue", queue).Bool("payloads_encrypted", encrypted).Int("workflow_cache_size", cacheSize).Msg("worker started")
+	dep, err := DeploymentFromEnv(os.Getenv)
+	if err != nil {
+		log.Error().Err(err).Msg("worker deployment")
+		return 1
+	}
+	w := NewWorker(c, queue, acts, worker.Options{DeploymentOptions: dep.Options()})
+	log.Info().Str("task_queue", queue).Str("deployment", dep.Name).Str("build_id", dep.BuildID).Str("versioning", dep.Versioning).Bool("payloads_encrypted", encrypted).Int("workflow_cache_size", cacheSize).Msg("worker started")
 	// worker.InterruptCh stops on SIGINT/SIGTERM; Run then drains gracefully.
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		log.Error().Err(err).Msg("worker stopped with an error")

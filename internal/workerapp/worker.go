@@ -23,8 +23,12 @@ import (
 
 // NewWorker registers the automation workflow and every activity on the
 // task queue, with the interceptor that names the run on every log line
-// and counts node executions.
+// and counts node executions. A worker whose options name no deployment
+// version gets DefaultDeploymentName and BuildID(), versioning off.
 func NewWorker(c client.Client, taskQueue string, acts *activities.Activities, opts worker.Options) worker.Worker {
+	if (opts.DeploymentOptions.Version == worker.WorkerDeploymentVersion{}) {
+		opts.DeploymentOptions = Deployment{Name: DefaultDeploymentName, BuildID: BuildID(), Versioning: VersioningOff}.Options()
+	}
 	opts.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), opts.Interceptors...), NewInterceptor(acts.Log))
 	if opts.MaxHeartbeatThrottleInterval == 0 {
 		// push_to_crm heartbeats the id of each object it creates; the

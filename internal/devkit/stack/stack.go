@@ -88,6 +88,9 @@ type Options struct {
 	// Register registers more workflows and activities on the worker (the
 	// hand-written baselines).
 	Register func(worker.Registry)
+	// Deployment, when set, is the worker's deployment version and
+	// versioning mode (default: workerapp.NewWorker's).
+	Deployment *workerapp.Deployment
 
 	// UI starts the dev server's Web UI; UI, DevServerArgs, DataDir and
 	// OwnServer give the stack a dev server of its own.
@@ -306,7 +309,11 @@ func (s *Stack) StartWorker(c client.Client) {
 	if s.opts.Activities != nil {
 		s.opts.Activities(acts)
 	}
-	w := workerapp.NewWorker(c, s.TaskQueue, acts, worker.Options{})
+	var wopts worker.Options
+	if s.opts.Deployment != nil {
+		wopts.DeploymentOptions = s.opts.Deployment.Options()
+	}
+	w := workerapp.NewWorker(c, s.TaskQueue, acts, wopts)
 	if s.opts.Register != nil {
 		s.opts.Register(w)
 	}
