@@ -2,6 +2,7 @@ package workerapp_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,16 +108,24 @@ func TestAutoUpgradeMovesAWaitingRun(t *testing.T) {
 	startVersionedWorker(t, s, b)
 	setCurrent(t, s.Client, name, "build-b")
 	// A lead event wakes the parked run: its workflow task goes to the
-	// current version.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ev := event.Lead{ID: "evt-deploy-2", Type: "LEAD_UPDATED", OccurredAt: time.Now().UTC(), Lead: map[string]any{"id": sandbox.LeadAlice, "category": "CAR"}}
-	if err := s.Client.SignalWorkflow(ctx, run.WorkflowID, "", workflows.SignalLeadEvent, ev); err != nil {
-		t.Fatal(err)
-	}
+	// current version. The new routing reaches the task queue shortly after
+	// SetCurrentVersion returns, so a task dispatched just before may still
+	// go to build-a: send another event until one lands on build-b.
+	sent := 0
 	waitFor(t, 60*time.Second, func() (bool, string) {
 		v := describe(t, s.Client, run.WorkflowID).GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion()
-		return v.GetBuildId() == "build-b", "deployment version " + v.String()
+		if v.GetBuildId() == "build-b" {
+			return true, ""
+		}
+		sent++
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ev := event.Lead{ID: fmt.Sprintf("evt-deploy-%d", sent+1), Type: "LEAD_UPDATED", OccurredAt: time.Now().UTC(), Lead: map[string]any{"id": sandbox.LeadAlice, "category": "CAR"}}
+		if err := s.Client.SignalWorkflow(ctx, run.WorkflowID, "", workflows.SignalLeadEvent, ev); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		return false, fmt.Sprintf("deployment version %v after %d events", v, sent)
 	})
 	checkVersion(t, s.Client, run.WorkflowID, name, "build-b")
 }
