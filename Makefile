@@ -23,6 +23,8 @@ help:
 	@echo "make lint       go vet, staticcheck, workflowcheck"
 	@echo "make dev-server run only the Temporal dev server on data/temporal.db (UI on :8233)"
 	@echo "make fuzz       run every fuzz target for FUZZTIME (default 2m) each"
+	@echo "make cluster    run it all on a PostgreSQL-backed Temporal cluster (4 services, UI, 2 workers, 2 starters)"
+	@echo "make cluster-test  cluster smoke, chaos, bench and rolling upgrade (not part of make test)"
 
 # The Temporal CLI is pinned in tools/go.mod and built only when missing
 # (a cold build takes several minutes).

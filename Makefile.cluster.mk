@@ -5,7 +5,7 @@
 # 10000 (frontend 17233, Web UI 18233, starters 18080/18081...); state in
 # data/cluster. make cluster-test runs the cluster tests (build tag cluster;
 # make test does not run them).
-.PHONY: cluster cluster-bins cluster-test
+.PHONY: cluster cluster-bins cluster-test cluster-chaos cluster-bench
 CLUSTER_BINS := $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/temporal-ui-server
 CLUSTER_FLAGS ?=
 CLUSTER_TEST_FLAGS ?=
@@ -29,5 +29,12 @@ cluster: cluster-bins
 	@mkdir -p $(DATA)
 	$(BIN)/cluster $(CLUSTER_FLAGS)
 
-cluster-test: cluster-bins $(TEMPORAL)
+cluster-test: cluster-bins
 	$(GO) test -tags cluster -count=1 -timeout 30m -v ./internal/devkit/cluster/... $(CLUSTER_TEST_FLAGS)
+
+# One of them: SIGKILLed workers, starter, history and matching, a frontend
+# restart, triple deliveries; or interpreter vs hand-written on the cluster.
+cluster-chaos:
+	$(MAKE) cluster-test CLUSTER_TEST_FLAGS='-run TestClusterChaos'
+cluster-bench:
+	$(MAKE) cluster-test CLUSTER_TEST_FLAGS='-run TestClusterBench'
