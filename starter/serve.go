@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"os/signal"
 	"syscall"
 
@@ -17,18 +15,11 @@ import (
 
 const envStarterURL = "STARTER_URL"
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+var envOr = server.EnvOr
 
 // fatal logs and prints a message a person can act on; it returns exit code 1.
 func fatal(log zerolog.Logger, err error, msg string) int {
-	log.Error().Err(err).Msg(msg)
-	fmt.Fprintf(os.Stderr, "starter: %s: %v\n", msg, err)
-	return 1
+	return logging.Fatal(log, "starter", err, msg)
 }
 
 const dbHint = "cannot open the database (check DATABASE_URL, or DATA_DIR for the SQLite file)"

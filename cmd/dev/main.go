@@ -8,26 +8,21 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/rs/zerolog"
+
+	"github.com/conecrm/automation-runtime/internal/logging"
+	"github.com/conecrm/automation-runtime/starter/server"
 )
 
 func main() { os.Exit(dev(os.Args[1:])) }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+var envOr = server.EnvOr
 
 // fatal logs and prints a message a person can act on; it returns exit code 1.
 func fatal(log zerolog.Logger, err error, msg string) int {
-	log.Error().Err(err).Msg(msg)
-	fmt.Fprintf(os.Stderr, "dev: %s: %v\n", msg, err)
-	return 1
+	return logging.Fatal(log, "dev", err, msg)
 }
 
 const dbHint = "cannot open the database (check DATABASE_URL, or DATA_DIR for the SQLite file)"

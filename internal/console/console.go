@@ -346,23 +346,36 @@ func (c *Console) stats(ctx context.Context, l loaded, since time.Time) (Stats, 
 	return st, nil
 }
 
-func (c *Console) statsJSON(w http.ResponseWriter, r *http.Request) {
+// serveJSON answers 200 with what get returns, or its error as fail words
+// it.
+func serveJSON[T any](c *Console, w http.ResponseWriter, r *http.Request, get func() (T, error)) {
+	v, err := get()
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// automationSince reads ?since= (a bad one is a 400 before anything is
+// looked up) and the automation the path names.
+func (c *Console) automationSince(r *http.Request) (loaded, time.Time, error) {
 	since, err := sinceParam(r)
 	if err != nil {
-		c.fail(w, r, err)
-		return
+		return loaded{}, since, err
 	}
 	l, err := c.automation(r, r.PathValue("automation"))
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	st, err := c.stats(r.Context(), l, since)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	return l, since, err
+}
+
+func (c *Console) statsJSON(w http.ResponseWriter, r *http.Request) {
+	serveJSON(c, w, r, func() (Stats, error) {
+		l, since, err := c.automationSince(r)
+		if err != nil {
+			return Stats{}, err
+		}
+		return c.stats(r.Context(), l, since)
+	})
 }
 
 // Run is one run as the console lists it.
@@ -532,12 +545,7 @@ func (c *Console) leadRuns(r *http.Request, lead string) (LeadRuns, error) {
 }
 
 func (c *Console) leadRunsJSON(w http.ResponseWriter, r *http.Request) {
-	lr, err := c.leadRuns(r, r.PathValue("lead"))
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, lr)
+	serveJSON(c, w, r, func() (LeadRuns, error) { return c.leadRuns(r, r.PathValue("lead")) })
 }
 
 // NodeRuns are the runs at one node: waiting there now, and those closed
@@ -596,22 +604,13 @@ func (c *Console) nodeRuns(r *http.Request, l loaded, node string, since time.Ti
 }
 
 func (c *Console) nodeRunsJSON(w http.ResponseWriter, r *http.Request) {
-	since, err := sinceParam(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	l, err := c.automation(r, r.PathValue("automation"))
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	nr, err := c.nodeRuns(r, l, r.PathValue("node"), since)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, nr)
+	serveJSON(c, w, r, func() (NodeRuns, error) {
+		l, since, err := c.automationSince(r)
+		if err != nil {
+			return NodeRuns{}, err
+		}
+		return c.nodeRuns(r, l, r.PathValue("node"), since)
+	})
 }
 
 // failed lists failed runs, newest first, filtered by ?automation= and
@@ -638,10 +637,8 @@ func (c *Console) failed(r *http.Request) ([]Run, error) {
 }
 
 func (c *Console) failedJSON(w http.ResponseWriter, r *http.Request) {
-	runs, err := c.failed(r)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+	serveJSON(c, w, r, func() (map[string][]Run, error) {
+		runs, err := c.failed(r)
+		return map[string][]Run{"runs": runs}, err
+	})
 }

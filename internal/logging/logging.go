@@ -4,6 +4,7 @@
 package logging
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -27,6 +28,15 @@ func New(component string) zerolog.Logger {
 		level = zerolog.InfoLevel
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Str("component", component).Logger()
+}
+
+// Fatal logs err and prints msg with it on stderr, where a person running
+// the command reads it, prefixed by the command's name; it returns exit
+// code 1, for `return logging.Fatal(...)` in a command's main path.
+func Fatal(log zerolog.Logger, command string, err error, msg string) int {
+	log.Error().Err(err).Msg(msg)
+	fmt.Fprintf(os.Stderr, "%s: %s: %v\n", command, msg, err)
+	return 1
 }
 
 // SDK adapts a zerolog logger to the Temporal SDK's logger interface.

@@ -54,7 +54,10 @@ type Notification struct {
 	Attempts int
 }
 
-const selectRun = `SELECT workflow_id, run_id, automation_id, version, lead_id, franchise_id, status, failed_node, error, path, steps, started_at, closed_at FROM run_outcomes`
+// runColumns are the run_outcomes columns scanRun reads, in its order.
+const runColumns = `workflow_id, run_id, automation_id, version, lead_id, franchise_id, status, failed_node, error, path, steps, started_at, closed_at`
+
+const selectRun = `SELECT ` + runColumns + ` FROM run_outcomes`
 
 func scanRun(sc interface{ Scan(...any) error }) (RunOutcome, error) {
 	var (
@@ -71,6 +74,25 @@ func scanRun(sc interface{ Scan(...any) error }) (RunOutcome, error) {
 	o.Steps = json.RawMessage(steps)
 	o.StartedAt, o.ClosedAt = fromMS(started), fromMS(closed)
 	return o, nil
+}
+
+// runColumnsOf is runColumns qualified by a table alias.
+func runColumnsOf(alias string) string {
+	return alias + "." + strings.ReplaceAll(runColumns, ", ", ", "+alias+".")
+}
+
+// scanRuns reads every row of a query of runColumns, and closes rows.
+func scanRuns(rows *sql.Rows) ([]RunOutcome, error) {
+	defer rows.Close()
+	var out []RunOutcome
+	for rows.Next() {
+		o, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 // RecordRun writes a closed run's outcome once, with its failure
@@ -184,16 +206,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]RunOutcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []RunOutcome
-	for rows.Next() {
-		o, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return scanRuns(rows)
 }
 
 // NodeCount is how many runs closed in a period passed a node or failed at it.
@@ -237,22 +250,13 @@ func (s *Store) RunsAtNode(ctx context.Context, automationID, node, outcome stri
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT r.workflow_id, r.run_id, r.automation_id, r.version, r.lead_id, r.franchise_id, r.status, r.failed_node, r.error, r.path, r.steps, r.started_at, r.closed_at
+	rows, err := s.db.QueryContext(ctx, s.q(fmt.Sprintf(`SELECT `+runColumnsOf("r")+`
 		FROM run_nodes n JOIN run_outcomes r ON r.run_id = n.run_id
 		WHERE n.automation_id = ? AND n.node_id = ? AND n.outcome = ? AND n.closed_at >= ? ORDER BY n.closed_at DESC, n.run_id LIMIT %d`, limit)), automationID, node, outcome, ms(since))
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []RunOutcome
-	for rows.Next() {
-		o, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return scanRuns(rows)
 }
 
 // Cursor reads a named position of a background reader (0 when unset).

@@ -72,7 +72,8 @@ type Config struct {
 	WebhookSecret string
 }
 
-func envOr(key, def string) string {
+// EnvOr is the environment variable key, or def when it is unset or empty.
+func EnvOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
 	}
@@ -83,16 +84,16 @@ func envOr(key, def string) string {
 // required variable (the returned Config is usable for store commands).
 func ConfigFromEnv() (Config, error) {
 	c := Config{
-		Addr:           envOr(EnvAddr, DefaultAddr),
-		AutomationsDir: envOr(EnvAutomationsDir, "automations"),
-		DataDir:        envOr(EnvDataDir, DefaultDataDir),
+		Addr:           EnvOr(EnvAddr, DefaultAddr),
+		AutomationsDir: EnvOr(EnvAutomationsDir, "automations"),
+		DataDir:        EnvOr(EnvDataDir, DefaultDataDir),
 		DatabaseURL:    os.Getenv(EnvDatabaseURL),
 		APIToken:       os.Getenv(EnvAPIToken),
 		EventsSecret:   os.Getenv(ingest.SecretEnv),
-		TaskQueue:      envOr("TASK_QUEUE", "automations"),
-		Namespace:      envOr("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:      EnvOr("TASK_QUEUE", "automations"),
+		Namespace:      EnvOr("TEMPORAL_NAMESPACE", "default"),
 		Refresh:        5 * time.Second,
-		UIURL:          envOr(EnvUIURL, DefaultUIURL),
+		UIURL:          EnvOr(EnvUIURL, DefaultUIURL),
 		RunLogInterval: 5 * time.Second,
 		WebhookSecret:  os.Getenv("WEBHOOK_SIGNING_SECRET"),
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/crm"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
@@ -30,66 +31,36 @@ const (
 
 // ReferenceAutomation is the reference path: trigger → condition →
 // create_task → 1 s delay → move_stage → push_to_crm (fake HubSpot).
-const ReferenceAutomation = `{
-  "id": "bench-reference",
-  "name": "Bench reference: call task, 1 s delay, contacted, HubSpot",
-  "automationTrigger": "LEAD_CREATED",
-  "timezone": "America/Toronto",
-  "franchise": {"id": "0192f0a0-0007-7000-8000-000000000001"},
-  "nodes": [
-    {"id": "start", "type": "trigger", "data": {"label": "New lead"}, "position": {"x": 0, "y": 0}},
-    {"id": "is-car", "type": "condition", "data": {"label": "Car lead?", "expression": "has(lead.category) && lead.category == 'CAR'"}, "position": {"x": 0, "y": 100}},
-    {"id": "call", "type": "create_task", "data": {"label": "Call the lead", "type": "CALL", "assignee": "0192f0a0-0001-7000-8000-000000000001", "title": "Call {{ lead.subject }}", "dueIn": "2h"}, "position": {"x": 0, "y": 200}},
-    {"id": "wait", "type": "delay", "data": {"label": "Wait a second", "duration": "1s"}, "position": {"x": 0, "y": 300}},
-    {"id": "contacted", "type": "move_stage", "data": {"label": "Mark contacted", "stageId": "0192f0a0-0002-7000-8000-000000000002"}, "position": {"x": 0, "y": 400}},
-    {"id": "push", "type": "push_to_crm", "data": {"label": "Upsert in HubSpot", "integrationId": "bench-hubspot"}, "position": {"x": 0, "y": 500}},
-    {"id": "done", "type": "end", "data": {"label": "Done", "reason": "pushed"}, "position": {"x": 0, "y": 600}},
-    {"id": "not-car", "type": "end", "data": {"label": "Not a car lead", "reason": "not a car lead"}, "position": {"x": 200, "y": 200}}
-  ],
-  "edges": [
-    {"id": "e1", "source": "start", "target": "is-car"},
-    {"id": "e2", "source": "is-car", "target": "call", "sourceHandle": "true"},
-    {"id": "e3", "source": "is-car", "target": "not-car", "sourceHandle": "false"},
-    {"id": "e4", "source": "call", "target": "wait"},
-    {"id": "e5", "source": "wait", "target": "contacted"},
-    {"id": "e6", "source": "contacted", "target": "push"},
-    {"id": "e7", "source": "push", "target": "done"}
-  ]
-}`
+var ReferenceAutomation = docbuild.New(ReferenceID).Name("Bench reference: call task, 1 s delay, contacted, HubSpot").
+	Trigger("LEAD_CREATED").Timezone(referenceTimezone).Set("franchise", docbuild.Data{"id": "0192f0a0-0007-7000-8000-000000000001"}).
+	Node("start", "trigger", docbuild.Data{"label": "New lead"}).
+	Node("is-car", "condition", docbuild.Data{"label": "Car lead?", "expression": "has(lead.category) && lead.category == 'CAR'"}).
+	Node("call", "create_task", docbuild.Data{"label": "Call the lead", "type": "CALL", "assignee": sandbox.UserSam, "title": "Call {{ lead.subject }}", "dueIn": "2h"}).
+	Node("wait", "delay", docbuild.Data{"label": "Wait a second", "duration": "1s"}).
+	Node("contacted", "move_stage", docbuild.Data{"label": "Mark contacted", "stageId": sandbox.StageContacted}).
+	Node("push", "push_to_crm", docbuild.Data{"label": "Upsert in HubSpot", "integrationId": HubSpotID}).
+	Node("done", "end", docbuild.Data{"label": "Done", "reason": "pushed"}).
+	Node("not-car", "end", docbuild.Data{"label": "Not a car lead", "reason": "not a car lead"}).
+	Chain(1, "start", "is-car").EdgeID("e2", "is-car", "call", "true").EdgeID("e3", "is-car", "not-car", "false").
+	Chain(4, "call", "wait", "contacted", "push", "done").String()
 
 // WaitingAutomation parks every run in a one-hour delay; a stage change to
 // Sold reaches the goal and ends the run (the drain).
-const WaitingAutomation = `{
-  "id": "bench-waiting",
-  "name": "Bench waiting: one hour, then a task",
-  "automationTrigger": "LEAD_ASSIGNED",
-  "timezone": "America/Toronto",
-  "goal": {"expression": "has(lead.stage) && lead.stage.id == '0192f0a0-0002-7000-8000-000000000005'"},
-  "nodes": [
-    {"id": "start", "type": "trigger", "data": {"label": "Lead assigned"}, "position": {"x": 0, "y": 0}},
-    {"id": "hour", "type": "delay", "data": {"label": "Wait an hour", "duration": "1h"}, "position": {"x": 0, "y": 100}},
-    {"id": "call", "type": "create_task", "data": {"label": "Call", "type": "CALL", "assignee": "0192f0a0-0001-7000-8000-000000000001", "title": "Call {{ lead.subject }}"}, "position": {"x": 0, "y": 200}},
-    {"id": "done", "type": "end", "data": {"label": "Done"}, "position": {"x": 0, "y": 300}}
-  ],
-  "edges": [
-    {"id": "e1", "source": "start", "target": "hour"},
-    {"id": "e2", "source": "hour", "target": "call"},
-    {"id": "e3", "source": "call", "target": "done"}
-  ]
-}`
+var WaitingAutomation = docbuild.New(WaitingID).Name("Bench waiting: one hour, then a task").
+	Trigger("LEAD_ASSIGNED").Timezone(referenceTimezone).
+	Set("goal", docbuild.Data{"expression": "has(lead.stage) && lead.stage.id == '" + sandbox.StageSold + "'"}).
+	Node("start", "trigger", docbuild.Data{"label": "Lead assigned"}).
+	Node("hour", "delay", docbuild.Data{"label": "Wait an hour", "duration": "1h"}).
+	Node("call", "create_task", docbuild.Data{"label": "Call", "type": "CALL", "assignee": sandbox.UserSam, "title": "Call {{ lead.subject }}"}).
+	Node("done", "end", docbuild.Data{"label": "Done"}).
+	Chain(1, "start", "hour", "call", "done").String()
 
 // IngestAutomation enrols on every LEAD_UPDATED; its runs go to a task queue
 // no worker polls, so ingestion is measured alone.
-const IngestAutomation = `{
-  "id": "bench-ingest",
-  "name": "Bench ingestion",
-  "automationTrigger": "LEAD_UPDATED",
-  "nodes": [
-    {"id": "start", "type": "trigger", "data": {"label": "Lead updated"}, "position": {"x": 0, "y": 0}},
-    {"id": "done", "type": "end", "data": {"label": "Done"}, "position": {"x": 0, "y": 100}}
-  ],
-  "edges": [{"id": "e1", "source": "start", "target": "done"}]
-}`
+var IngestAutomation = docbuild.New(IngestID).Name("Bench ingestion").Trigger("LEAD_UPDATED").
+	Node("start", "trigger", docbuild.Data{"label": "Lead updated"}).
+	Node("done", "end", docbuild.Data{"label": "Done"}).
+	Chain(1, "start", "done").String()
 
 // HubSpotIntegration is the integration push_to_crm uses: a contact looked
 // up by email and a deal looked up by the ConeCRM lead id.

@@ -28,6 +28,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/devkit/bench"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -43,37 +44,23 @@ const AutomationID = "chaos-branching"
 // wait for an update (then a HubSpot push) or its timeout (then a stage
 // move); cold leads are copied into the used-vehicles department.
 func Automation(delay, waitTimeout string) string {
-	return `{
-  "id": "chaos-branching",
-  "name": "Chaos: call, delay, wait for an update, push or move; or copy",
-  "automationTrigger": "LEAD_CREATED",
-  "timezone": "America/Toronto",
-  "nodes": [
-    {"id": "start", "type": "trigger", "data": {"label": "New lead"}, "position": {"x": 0, "y": 0}},
-    {"id": "hot", "type": "condition", "data": {"label": "Hot lead?", "expression": "has(lead.priority) && lead.priority >= 3"}, "position": {"x": 0, "y": 100}},
-    {"id": "call", "type": "create_task", "data": {"label": "Call", "type": "CALL", "assignee": "` + sandbox.UserSam + `", "title": "Call {{ lead.subject }}", "dueIn": "1h"}, "position": {"x": 0, "y": 200}},
-    {"id": "pause", "type": "delay", "data": {"label": "Pause", "duration": "` + delay + `"}, "position": {"x": 0, "y": 300}},
-    {"id": "wait-reply", "type": "wait_for_event", "data": {"label": "Wait for an update", "event": "LEAD_UPDATED", "timeout": "` + waitTimeout + `"}, "position": {"x": 0, "y": 400}},
-    {"id": "push", "type": "push_to_crm", "data": {"label": "Push to HubSpot", "integrationId": "` + bench.HubSpotID + `"}, "position": {"x": -100, "y": 500}},
-    {"id": "pushed", "type": "end", "data": {"label": "Pushed", "reason": "pushed"}, "position": {"x": -100, "y": 600}},
-    {"id": "contacted", "type": "move_stage", "data": {"label": "Mark contacted", "stageId": "` + sandbox.StageContacted + `"}, "position": {"x": 100, "y": 500}},
-    {"id": "moved", "type": "end", "data": {"label": "Moved", "reason": "moved"}, "position": {"x": 100, "y": 600}},
-    {"id": "copy", "type": "copy_lead", "data": {"label": "Copy to used vehicles", "department": "` + sandbox.DepartmentUsedVehicles + `"}, "position": {"x": 300, "y": 200}},
-    {"id": "copied", "type": "end", "data": {"label": "Copied", "reason": "copied"}, "position": {"x": 300, "y": 300}}
-  ],
-  "edges": [
-    {"id": "e1", "source": "start", "target": "hot"},
-    {"id": "e2", "source": "hot", "target": "call", "sourceHandle": "true"},
-    {"id": "e3", "source": "hot", "target": "copy", "sourceHandle": "false"},
-    {"id": "e4", "source": "call", "target": "pause"},
-    {"id": "e5", "source": "pause", "target": "wait-reply"},
-    {"id": "e6", "source": "wait-reply", "target": "push", "sourceHandle": "event"},
-    {"id": "e7", "source": "wait-reply", "target": "contacted", "sourceHandle": "timeout"},
-    {"id": "e8", "source": "push", "target": "pushed"},
-    {"id": "e9", "source": "contacted", "target": "moved"},
-    {"id": "e10", "source": "copy", "target": "copied"}
-  ]
-}`
+	return docbuild.New(AutomationID).Name("Chaos: call, delay, wait for an update, push or move; or copy").
+		Trigger("LEAD_CREATED").Timezone("America/Toronto").
+		Node("start", "trigger", docbuild.Data{"label": "New lead"}).
+		Node("hot", "condition", docbuild.Data{"label": "Hot lead?", "expression": "has(lead.priority) && lead.priority >= 3"}).
+		Node("call", "create_task", docbuild.Data{"label": "Call", "type": "CALL", "assignee": sandbox.UserSam, "title": "Call {{ lead.subject }}", "dueIn": "1h"}).
+		Node("pause", "delay", docbuild.Data{"label": "Pause", "duration": delay}).
+		Node("wait-reply", "wait_for_event", docbuild.Data{"label": "Wait for an update", "event": "LEAD_UPDATED", "timeout": waitTimeout}).
+		Node("push", "push_to_crm", docbuild.Data{"label": "Push to HubSpot", "integrationId": bench.HubSpotID}).
+		Node("pushed", "end", docbuild.Data{"label": "Pushed", "reason": "pushed"}).
+		Node("contacted", "move_stage", docbuild.Data{"label": "Mark contacted", "stageId": sandbox.StageContacted}).
+		Node("moved", "end", docbuild.Data{"label": "Moved", "reason": "moved"}).
+		Node("copy", "copy_lead", docbuild.Data{"label": "Copy to used vehicles", "department": sandbox.DepartmentUsedVehicles}).
+		Node("copied", "end", docbuild.Data{"label": "Copied", "reason": "copied"}).
+		Chain(1, "start", "hot").EdgeID("e2", "hot", "call", "true").EdgeID("e3", "hot", "copy", "false").
+		Chain(4, "call", "pause", "wait-reply").
+		EdgeID("e6", "wait-reply", "push", "event").EdgeID("e7", "wait-reply", "contacted", "timeout").
+		Chain(8, "push", "pushed").Chain(9, "contacted", "moved").Chain(10, "copy", "copied").String()
 }
 
 // Options configure a chaos run.

@@ -78,6 +78,19 @@ func (d *Doc) EdgeID(id, src, dst, handle string) *Doc {
 	return d
 }
 
+// Chain links nodes one after the other by their default outputs, the
+// edges numbered from first as the builder numbers them ("e<first>",
+// "e<first+1>"...).
+func (d *Doc) Chain(first int, nodes ...string) *Doc {
+	for i := 1; i < len(nodes); i++ {
+		d.EdgeID(fmt.Sprintf("e%d", first+i-1), nodes[i-1], nodes[i], "")
+	}
+	return d
+}
+
+// String returns the document's JSON as a string.
+func (d *Doc) String() string { return string(d.JSON()) }
+
 // Nodes returns the nodes built so far (for a PATCH body).
 func (d *Doc) Nodes() []any { return append([]any(nil), d.nodes...) }
 

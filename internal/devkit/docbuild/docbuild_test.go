@@ -1,6 +1,7 @@
 package docbuild_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/conecrm/automation-runtime/internal/automation"
@@ -59,4 +60,19 @@ func mustParse(t *testing.T, raw []byte) *automation.Document {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// Chain links its nodes in order, numbering the edges from its first
+// number as the builder does.
+func TestChain(t *testing.T) {
+	d := mustParse(t, []byte(docbuild.New("c").Trigger("LEAD_CREATED").
+		Node("start", "trigger", nil).Node("pause", "delay", docbuild.Data{"duration": "1s"}).Node("done", "end", nil).
+		Chain(4, "start", "pause", "done").String()))
+	var got []string
+	for _, e := range d.Edges {
+		got = append(got, e.ID+":"+e.Source+">"+e.Target+"/"+e.SourceHandle)
+	}
+	if want := "e4:start>pause/ e5:pause>done/"; strings.Join(got, " ") != want {
+		t.Fatalf("edges %q, want %q", strings.Join(got, " "), want)
+	}
 }

@@ -489,31 +489,49 @@ func optional(ref *conecrm.IDRef, check func(string) string) string {
 	return check(ref.ID)
 }
 
+// decodeForm reads a lead form's JSON body, or answers ConeCRM's 400 for
+// one it cannot read and returns false.
+func decodeForm(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+		return false
+	}
+	return true
+}
+
+const notValid = "This value is not valid."
+
+// leadFormProblem is the first form error of a new lead's or a copy's
+// references and subject, as ConeCRM words it ("" when none). A contact,
+// when given, must be a seeded one; so must the account, department and
+// franchise.
+func (s *Server) leadFormProblem(contact, account, department, franchise *conecrm.IDRef, subject string) (field, msg string) {
+	switch {
+	case contact != nil && s.contacts[contact.ID].ID == "":
+		return "contact", notValid
+	case account != nil && s.accounts[account.ID] == nil:
+		return "account", notValid
+	case department != nil && !slices.Contains(SeedDepartments, department.ID):
+		return "department", notValid
+	case franchise != nil && !slices.Contains(SeedFranchises, franchise.ID):
+		return "franchise", notValid
+	case len([]rune(subject)) > conecrm.MaxSubjectLength:
+		return "subject", fmt.Sprintf("This value is too long. It should have %d characters or less.", conecrm.MaxSubjectLength)
+	}
+	return "", ""
+}
+
 // createLead is ConeCRM's POST /api/lead: a new open lead in the first
 // stage, its references checked against the seeded data.
 func (s *Server) createLead(w http.ResponseWriter, r *http.Request) {
 	var req conecrm.LeadRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+	if !decodeForm(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case req.Contact != nil && s.contacts[req.Contact.ID].ID == "":
-		validation(w, "contact", "This value is not valid.")
-		return
-	case req.Account != nil && s.accounts[req.Account.ID] == nil:
-		validation(w, "account", "This value is not valid.")
-		return
-	case req.Department != nil && !slices.Contains(SeedDepartments, req.Department.ID):
-		validation(w, "department", "This value is not valid.")
-		return
-	case req.Franchise != nil && !slices.Contains(SeedFranchises, req.Franchise.ID):
-		validation(w, "franchise", "This value is not valid.")
-		return
-	case len([]rune(req.Subject)) > conecrm.MaxSubjectLength:
-		validation(w, "subject", fmt.Sprintf("This value is too long. It should have %d characters or less.", conecrm.MaxSubjectLength))
+	if field, msg := s.leadFormProblem(req.Contact, req.Account, req.Department, req.Franchise, req.Subject); field != "" {
+		validation(w, field, msg)
 		return
 	}
 	now := time.Now().UTC()
@@ -529,8 +547,7 @@ func (s *Server) createLead(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) copyLead(w http.ResponseWriter, r *http.Request) {
 	var req conecrm.CopyLeadData
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+	if !decodeForm(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
@@ -540,24 +557,12 @@ func (s *Server) copyLead(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "Lead")
 		return
 	}
-	switch {
-	case req.Contact == nil || req.Contact.ID == "":
-		validation(w, "contact", "This value should not be blank.")
-		return
-	case s.contacts[req.Contact.ID].ID == "":
-		validation(w, "contact", "This value is not valid.")
-		return
-	case req.Account != nil && s.accounts[req.Account.ID] == nil:
-		validation(w, "account", "This value is not valid.")
-		return
-	case req.Department != nil && !slices.Contains(SeedDepartments, req.Department.ID):
-		validation(w, "department", "This value is not valid.")
-		return
-	case req.Franchise != nil && !slices.Contains(SeedFranchises, req.Franchise.ID):
-		validation(w, "franchise", "This value is not valid.")
-		return
-	case len([]rune(req.Subject)) > conecrm.MaxSubjectLength:
-		validation(w, "subject", fmt.Sprintf("This value is too long. It should have %d characters or less.", conecrm.MaxSubjectLength))
+	field, msg := "contact", "This value should not be blank."
+	if req.Contact != nil && req.Contact.ID != "" {
+		field, msg = s.leadFormProblem(req.Contact, req.Account, req.Department, req.Franchise, req.Subject)
+	}
+	if field != "" {
+		validation(w, field, msg)
 		return
 	}
 	now := time.Now().UTC()
@@ -591,8 +596,7 @@ func (s *Server) patchLead(w http.ResponseWriter, r *http.Request) {
 		Stage   *conecrm.IDRef `json:"stage"`
 		Subject *string        `json:"subject"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"message": "Invalid data provided", "errors": map[string][]string{}})
+	if !decodeForm(w, r, &req) {
 		return
 	}
 	s.mu.Lock()
