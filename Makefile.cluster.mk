@@ -32,7 +32,8 @@ cluster: cluster-bins
 cluster-test: cluster-bins
 	$(GO) test -tags cluster -count=1 -timeout 30m -v ./internal/devkit/cluster/... $(CLUSTER_TEST_FLAGS)
 
-# One of them: SIGKILLed workers, starter, history and matching, a frontend
+# The chaos tests (TestClusterChaos, TestClusterChaosHarness): SIGKILLed
+# workers, starter, history and matching, a frontend
 # restart, triple deliveries; or interpreter vs hand-written on the cluster.
 cluster-chaos:
 	$(MAKE) cluster-test CLUSTER_TEST_FLAGS='-run TestClusterChaos'

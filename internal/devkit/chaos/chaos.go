@@ -85,7 +85,13 @@ type Options struct {
 	Dir string
 	// WorkerCmd starts a worker process (bench.RunWorker).
 	WorkerCmd []string
-	Log       io.Writer
+	// Frontend, when set, is an external Temporal frontend (a cluster,
+	// internal/devkit/cluster) used in place of the harness's dev server;
+	// RestartServer is then the server fault injected once the leads are
+	// enrolled (SIGKILL history and matching, restart the frontend...).
+	Frontend      string
+	RestartServer func(context.Context) error
+	Log           io.Writer
 }
 
 // Defaults is `make chaos`.
@@ -181,6 +187,7 @@ type harness struct {
 	srv     *devserver.Server
 	srvMu   sync.Mutex
 	port    int
+	address string
 	dbFile  string
 	client  client.Client
 	starter *bench.Starter
@@ -252,7 +259,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if h.port, err = devserver.FreePort(); err != nil {
 		return nil, err
 	}
-	if err := h.startServer(ctx); err != nil {
+	h.address = "127.0.0.1:" + fmt.Sprint(h.port)
+	if o.Frontend != "" {
+		h.address = o.Frontend
+	} else if err := h.startServer(ctx); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -262,7 +272,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 		h.srvMu.Unlock()
 	}()
-	if h.client, err = bench.Dial(h.srv.Address); err != nil {
+	if h.client, err = bench.Dial(h.address); err != nil {
 		return nil, err
 	}
 	defer h.client.Close()
@@ -399,7 +409,7 @@ func (h *harness) startServer(ctx context.Context) error {
 }
 
 func (h *harness) startWorker(ctx context.Context, i int) error {
-	cfg := h.fakes.WorkerConfig("127.0.0.1:"+fmt.Sprint(h.port), "chaos")
+	cfg := h.fakes.WorkerConfig(h.address, "chaos")
 	cfg.ActivityHTTPTimeout = 10 * time.Second
 	logf, err := os.OpenFile(filepath.Join(h.o.Dir, fmt.Sprintf("worker-%d.log", i)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -456,6 +466,19 @@ func (h *harness) chaos(ctx context.Context, enrolled <-chan struct{}) {
 }
 
 func (h *harness) restartServer(ctx context.Context) {
+	if h.o.Frontend != "" {
+		if h.o.RestartServer == nil {
+			return
+		}
+		h.logf("server fault on the external cluster while runs wait")
+		if err := h.o.RestartServer(ctx); err != nil {
+			h.problem("server fault: %v", err)
+			return
+		}
+		h.sum.ServerRestarts++
+		h.logf("cluster answering again")
+		return
+	}
 	h.logf("stopping the dev server while runs wait")
 	h.srvMu.Lock()
 	h.srv.Stop()
