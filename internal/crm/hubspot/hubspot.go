@@ -61,12 +61,59 @@ func ObjectType(externalName string) string {
 	return externalName
 }
 
+// associationTypes are HubSpot's unlabeled HUBSPOT_DEFINED association
+// types, by the object types they go from and to.
+var associationTypes = map[[2]string]int{
+	{"contacts", "companies"}: 279, {"companies", "contacts"}: 280,
+	{"deals", "contacts"}: 3, {"contacts", "deals"}: 4,
+	{"deals", "companies"}: 341, {"companies", "deals"}: 342,
+}
+
+// Association links a record to another when it is created.
+type Association struct {
+	To    PublicObjectID    `json:"to"`
+	Types []AssociationSpec `json:"types"`
+}
+
+// PublicObjectID names the record associated to.
+type PublicObjectID struct {
+	ID string `json:"id"`
+}
+
+// AssociationSpec is one association type.
+type AssociationSpec struct {
+	Category string `json:"associationCategory"`
+	TypeID   int    `json:"associationTypeId"`
+}
+
+type written struct{ typ, id string }
+
 // Push writes the objects one by one (HubSpot has no cross-object batch),
-// chaining ids of earlier objects.
+// chaining ids of earlier objects. An object created by the push is
+// associated with the companies, contacts and deals written before it in
+// the same push (a contact with its company, a deal with its contact and
+// company), in the create request itself.
 func (c *Client) Push(ctx context.Context, objs []crm.Object, opts crm.PushOptions) ([]crm.ObjectResult, error) {
+	var earlier []written
 	return crm.PushEach(ctx, name, objs, opts, func(ctx context.Context, obj *crm.Object) (string, bool, error) {
-		return c.upsert(ctx, obj, opts.IdempotencyKey)
+		id, created, err := c.upsert(ctx, obj, opts.IdempotencyKey, associations(ObjectType(obj.ExternalName), earlier))
+		if err == nil {
+			earlier = append(earlier, written{ObjectType(obj.ExternalName), id})
+		}
+		return id, created, err
 	})
+}
+
+// associations are those a new record of type typ gets with the records
+// written before it.
+func associations(typ string, earlier []written) []Association {
+	out := []Association{}
+	for _, e := range earlier {
+		if t, ok := associationTypes[[2]string{typ, e.typ}]; ok && e.id != "" {
+			out = append(out, Association{To: PublicObjectID{ID: e.id}, Types: []AssociationSpec{{Category: "HUBSPOT_DEFINED", TypeID: t}}})
+		}
+	}
+	return out
 }
 
 func (c *Client) header() http.Header {
@@ -163,7 +210,7 @@ type batchResponse struct {
 	} `json:"errors"`
 }
 
-func (c *Client) upsert(ctx context.Context, obj *crm.Object, idem string) (string, bool, error) {
+func (c *Client) upsert(ctx context.Context, obj *crm.Object, idem string, assoc []Association) (string, bool, error) {
 	typ := ObjectType(obj.ExternalName)
 	id := obj.KnownID
 	if id == "" {
@@ -189,7 +236,7 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object, idem string) (stri
 		body = map[string]any{"inputs": []map[string]any{{"id": obj.UpsertValue, "idProperty": obj.UpsertField, "properties": stringProps(obj.AllFields()), "objectWriteTraceId": trace}}}
 	default:
 		path = "/batch/create"
-		body = map[string]any{"inputs": []map[string]any{{"associations": []any{}, "properties": stringProps(obj.AllFields()), "objectWriteTraceId": trace}}}
+		body = map[string]any{"inputs": []map[string]any{{"associations": assoc, "properties": stringProps(obj.AllFields()), "objectWriteTraceId": trace}}}
 	}
 	// An update by id or an upsert by key can be resent; a create cannot.
 	do := crm.DoIdempotent

@@ -7,8 +7,10 @@ package openint
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,16 +54,56 @@ var unified = map[string]map[string]string{ // entity → field → JSON kind
 	"contact": {"first_name": "string", "last_name": "string", "email": "string", "phone": "string"},
 }
 
+// Structured account fields (seed 004's crm.account_input): a field
+// mapping names one part of them.
+var (
+	addressTypes  = []string{"primary", "mailing", "billing", "shipping", "other"}
+	addressParts  = []string{"street_1", "street_2", "city", "state", "postal_code", "country"}
+	phoneTypes    = []string{"primary", "mobile", "fax", "other"}
+	lifecycleEnum = []string{"subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist", "other"}
+)
+
 // Record splits mapped fields into OpenInt's unified record and its
-// passthrough_fields.
-func Record(entity string, fields map[string]any) map[string]any {
+// passthrough_fields. On accounts, "addresses.<address_type>.<part>"
+// fields build the addresses list (one address per type, parts not
+// mapped null), "phone_numbers.<phone_number_type>" the phone_numbers
+// list, and "lifecycle_stage" must be one of OpenInt's stages; a name or
+// value outside them is an error naming the field.
+func Record(entity string, fields map[string]any) (map[string]any, error) {
 	rec := map[string]any{}
 	pass := map[string]any{}
 	known := unified[entity]
+	addresses := map[string]map[string]any{}
+	phones := map[string]string{}
 	for k, v := range fields {
 		kind, ok := known[k]
 		_, isNum := v.(float64)
 		switch {
+		case entity == "account" && k == "lifecycle_stage":
+			stage := strings.ToLower(crm.FormatValue(v))
+			if !slices.Contains(lifecycleEnum, stage) {
+				return nil, &crm.Error{Provider: name, Field: k, Message: fmt.Sprintf("lifecycle_stage %q is not one of %s (translate it with a value mapping)", crm.Truncate(crm.FormatValue(v), 60), strings.Join(lifecycleEnum, ", "))}
+			}
+			rec[k] = stage
+		case entity == "account" && strings.HasPrefix(k, "addresses."):
+			typ, part, _ := strings.Cut(strings.TrimPrefix(k, "addresses."), ".")
+			if !slices.Contains(addressTypes, typ) || !slices.Contains(addressParts, part) {
+				return nil, &crm.Error{Provider: name, Field: k, Message: fmt.Sprintf("an address field is addresses.<%s>.<%s>", strings.Join(addressTypes, "|"), strings.Join(addressParts, "|"))}
+			}
+			if addresses[typ] == nil {
+				addresses[typ] = map[string]any{}
+			}
+			if v != nil {
+				addresses[typ][part] = crm.FormatValue(v)
+			}
+		case entity == "account" && strings.HasPrefix(k, "phone_numbers."):
+			typ := strings.TrimPrefix(k, "phone_numbers.")
+			if !slices.Contains(phoneTypes, typ) {
+				return nil, &crm.Error{Provider: name, Field: k, Message: "a phone field is phone_numbers.<" + strings.Join(phoneTypes, "|") + ">"}
+			}
+			if v != nil {
+				phones[typ] = crm.FormatValue(v)
+			}
 		case ok && kind == "number" && isNum:
 			rec[k] = v
 		case ok && kind == "string":
@@ -70,10 +112,27 @@ func Record(entity string, fields map[string]any) map[string]any {
 			pass[k] = v
 		}
 	}
+	// Lists in a fixed order, so the same fields always send the same body.
+	for _, typ := range addressTypes {
+		if a, ok := addresses[typ]; ok {
+			addr := map[string]any{"address_type": typ}
+			for _, part := range addressParts {
+				addr[part] = a[part] // nil when not mapped: the spec requires every part
+			}
+			list, _ := rec["addresses"].([]any)
+			rec["addresses"] = append(list, addr)
+		}
+	}
+	for _, typ := range phoneTypes {
+		if n, ok := phones[typ]; ok {
+			list, _ := rec["phone_numbers"].([]any)
+			rec["phone_numbers"] = append(list, map[string]any{"phone_number": n, "phone_number_type": typ})
+		}
+	}
 	if len(pass) > 0 {
 		rec["passthrough_fields"] = pass
 	}
-	return rec
+	return rec, nil
 }
 
 // Push writes objects one by one, chaining ids.
@@ -86,15 +145,26 @@ func (c *Client) upsert(ctx context.Context, obj *crm.Object) (string, bool, err
 	h := http.Header{"x-apikey": {c.apiKey}, "x-connection-id": {c.connectionID}}
 	var resp *crm.Response
 	var err error
+	fields := obj.Fields
+	if obj.KnownID == "" {
+		fields = obj.AllFields()
+	}
+	record, err := Record(entity, fields)
+	if err != nil {
+		if e, ok := crm.AsError(err); ok {
+			e.Object = obj.Key
+		}
+		return "", false, err
+	}
 	if obj.KnownID != "" {
-		resp, err = crm.DoIdempotent(ctx, c.http, name, http.MethodPatch, c.base+"/unified/crm/"+entity+"/"+url.PathEscape(obj.KnownID), h, map[string]any{"record": Record(entity, obj.Fields)})
+		resp, err = crm.DoIdempotent(ctx, c.http, name, http.MethodPatch, c.base+"/unified/crm/"+entity+"/"+url.PathEscape(obj.KnownID), h, map[string]any{"record": record})
 	} else {
 		if obj.UpsertField == "" {
 			return "", false, &crm.Error{Provider: name, Object: obj.Key, Message: "no upsert key: set external_lookup_field_name on one field"}
 		}
 		body := map[string]any{
 			"upsert_on": map[string]any{"key": obj.UpsertField, "values": []string{obj.UpsertValue}},
-			"record":    Record(entity, obj.AllFields()),
+			"record":    record,
 		}
 		resp, err = crm.DoIdempotent(ctx, c.http, name, http.MethodPost, c.base+"/unified/crm/"+entity+"/_upsert", h, body)
 	}

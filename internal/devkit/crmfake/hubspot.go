@@ -28,6 +28,29 @@ type hsRecord struct {
 	ID        string
 	Props     map[string]string
 	CreatedAt time.Time
+	// Assoc are the ids of associated records by object type.
+	Assoc map[string][]string
+}
+
+// hsAssociationTypes are the HUBSPOT_DEFINED association type ids the fake
+// knows: from type → type id → to type.
+var hsAssociationTypes = map[string]map[int]string{
+	"contacts":  {279: "companies", 1: "companies", 4: "deals"},
+	"companies": {280: "contacts", 2: "contacts", 342: "deals", 6: "deals"},
+	"deals":     {3: "contacts", 341: "companies", 5: "companies"},
+}
+
+// Associations returns the ids of the records of type to associated with
+// the record id of type typ.
+func (h *HubSpot) Associations(typ, id, to string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.records[typ] {
+		if r.ID == id {
+			return append([]string(nil), r.Assoc[to]...)
+		}
+	}
+	return nil
 }
 
 // NewHubSpot returns a fake; specDir holds contacts.v3.json,
@@ -104,9 +127,18 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var in struct {
 		Inputs []struct {
-			ID         string            `json:"id"`
-			IDProperty string            `json:"idProperty"`
-			Properties map[string]string `json:"properties"`
+			ID           string            `json:"id"`
+			IDProperty   string            `json:"idProperty"`
+			Properties   map[string]string `json:"properties"`
+			Associations []struct {
+				To struct {
+					ID string `json:"id"`
+				} `json:"to"`
+				Types []struct {
+					Category string `json:"associationCategory"`
+					TypeID   int    `json:"associationTypeId"`
+				} `json:"types"`
+			} `json:"associations"`
 		} `json:"inputs"`
 		FilterGroups []struct {
 			Filters []struct {
@@ -162,6 +194,28 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					continue
 				}
 			}
+			// Associations are checked before anything is written, as
+			// HubSpot rejects the record whose association it cannot make.
+			assoc := map[string][]string{}
+			bad := ""
+			for _, a := range input.Associations {
+				for _, ty := range a.Types {
+					to, ok := hsAssociationTypes[typ][ty.TypeID]
+					switch {
+					case ty.Category != "HUBSPOT_DEFINED" || !ok:
+						h.violate("%s %s: association type %s/%d does not start from %s", r.Method, r.URL.Path, ty.Category, ty.TypeID, typ)
+						bad = fmt.Sprintf("association type %d is not valid from %s", ty.TypeID, typ)
+					case h.find(to, "hs_object_id", a.To.ID) == nil:
+						bad = fmt.Sprintf("%s %s does not exist", to, a.To.ID)
+					default:
+						assoc[to] = append(assoc[to], a.To.ID)
+					}
+				}
+			}
+			if bad != "" {
+				errs = append(errs, map[string]any{"status": "error", "category": "VALIDATION_ERROR", "message": "Could not create associations: " + bad, "context": map[string][]string{}, "errors": []any{}, "links": map[string]string{}})
+				continue
+			}
 			var rec *hsRecord
 			switch op {
 			case "batch/update":
@@ -188,6 +242,20 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			for k, v := range input.Properties {
 				rec.Props[k] = v
+			}
+			for to, ids := range assoc {
+				if rec.Assoc == nil {
+					rec.Assoc = map[string][]string{}
+				}
+				rec.Assoc[to] = append(rec.Assoc[to], ids...)
+				for _, id := range ids { // associations go both ways
+					if other := h.find(to, "hs_object_id", id); other != nil {
+						if other.Assoc == nil {
+							other.Assoc = map[string][]string{}
+						}
+						other.Assoc[typ] = append(other.Assoc[typ], rec.ID)
+					}
+				}
 			}
 			var newFlag *bool
 			if op == "batch/upsert" {

@@ -131,7 +131,7 @@ func (o *OpenInt) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec["updated_at"] = time.Now().UTC().Add(time.Millisecond).Format(time.RFC3339Nano)
 	}
 	out := map[string]any{}
-	for _, k := range []string{"id", "created_at", "updated_at", "name", "website", "first_name", "last_name", "email", "phone"} {
+	for _, k := range []string{"id", "created_at", "updated_at", "name", "website", "first_name", "last_name", "email", "phone", "addresses", "phone_numbers", "lifecycle_stage"} {
 		if v, ok := rec[k]; ok {
 			out[k] = v
 		}
