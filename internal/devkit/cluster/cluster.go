@@ -111,6 +111,7 @@ type Cluster struct {
 	stopCRM func()
 	pgLog   *os.File
 	next    map[string]int
+	ports   ports
 	// readyURL is what answers when a process is up (UI, workers,
 	// starters); the Temporal services are probed through the frontend.
 	readyURL map[string]string
@@ -138,13 +139,26 @@ func (c *Cluster) Procs() []string {
 // fake HubSpot +1092, worker metrics +2464...
 type ports struct {
 	base int
+	// taken are the free ports handed out already: none is bound until
+	// its process starts, so the same one could be drawn twice.
+	taken map[int]bool
 }
 
 func (p ports) at(off int) (int, error) {
-	if p.base == 0 {
-		return devserver.FreePort()
+	if p.base != 0 {
+		return p.base + off, nil
 	}
-	return p.base + off, nil
+	for range 50 {
+		port, err := devserver.FreePort()
+		if err != nil {
+			return 0, err
+		}
+		if !p.taken[port] {
+			p.taken[port] = true
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free port not handed out already")
 }
 
 // membership is a membership port: the server stores it in a smallint
@@ -156,7 +170,11 @@ func (p ports) membership(off int) (int, error) {
 	}
 	for range 200 {
 		port := 20000 + rand.IntN(12000)
+		if p.taken[port] {
+			continue
+		}
 		if l, err := net.Listen("tcp", addr(port)); err == nil {
+			p.taken[port] = true
 			l.Close()
 			return port, nil
 		}
@@ -219,7 +237,8 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			c = nil
 		}
 	}()
-	p := ports{base: opts.BasePort}
+	p := ports{base: opts.BasePort, taken: map[int]bool{}}
+	c.ports = p
 
 	t0 := time.Now()
 	c.pgLog, err = os.OpenFile(filepath.Join(logs, "postgres-setup.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -391,7 +410,9 @@ func (c *Cluster) StartWorkerFrom(ctx context.Context, name, bin string, extra [
 	if name == "" {
 		name = fmt.Sprintf("worker-%d", n)
 	}
-	port, err := ports{base: c.opts.BasePort}.at(2464 + n - 1)
+	c.mu.Lock()
+	port, err := c.ports.at(2464 + n - 1)
+	c.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
