@@ -183,6 +183,9 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	if !in.IsEnabled {
 		return res, rejected(fmt.Sprintf("integration %q is disabled", req.IntegrationID))
 	}
+	if err := checkFranchise(&in, req.IntegrationID, req.Record); err != nil {
+		return res, err
+	}
 	plan, err := p.plan(rec, &in)
 	if err != nil {
 		return res, rejected("integration config does not compile: " + err.Error())
@@ -295,6 +298,25 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// checkFranchise refuses an integration of another franchise than the
+// run's (its lead's franchise.id): the starter scopes integrations by
+// franchise, and an automation naming another franchise's integration id
+// must not push through it. Shared integrations (no franchise_id) serve
+// every franchise.
+func checkFranchise(in *crm.Integration, integrationID string, record map[string]any) error {
+	if in.FranchiseID == "" {
+		return nil
+	}
+	run := FranchiseOf(record)
+	if run == "" {
+		return rejected(fmt.Sprintf("integration %q belongs to franchise %s and this run's lead names no franchise (lead.franchise.id): use a shared integration", integrationID, in.FranchiseID))
+	}
+	if run != in.FranchiseID {
+		return rejected(fmt.Sprintf("integration %q belongs to franchise %s, not to this run's franchise %s: use an integration of franchise %s or a shared one", integrationID, in.FranchiseID, run, run))
+	}
+	return nil
 }
 
 // writeBack writes the ids the account does not hold yet (known are the
