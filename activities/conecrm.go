@@ -53,6 +53,16 @@ func (a *Activities) CreateTask(ctx context.Context, in CreateTaskInput) (Create
 		}
 	}
 	task, err := a.ConeCRM.CreateTask(ctx, req, in.IdempotencyKey)
+	if conecrm.IsUnprocessable(err) && marker != "" {
+		// A reset run re-executes the create with a body computed anew
+		// (dueIn from the workflow's clock) under the same key: ConeCRM
+		// refuses the key's reuse. The task the first execution created
+		// carries the marker; return it.
+		if earlier, ferr := a.findEarlierTask(ctx, in.NodeID, marker, req); ferr == nil && earlier != nil {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("task_id", earlier.ID).Msg("task created by an earlier execution (key reused)")
+			return CreateTaskOutput{TaskID: earlier.ID, Type: earlier.Type}, nil
+		}
+	}
 	if err != nil {
 		return CreateTaskOutput{}, coneCRMError(in.NodeID, err)
 	}
@@ -114,6 +124,14 @@ func (a *Activities) CopyLead(ctx context.Context, in CopyLeadInput) (CopyLeadOu
 		Franchise:  conecrm.Ref(in.FranchiseID),
 	}
 	lead, err := a.ConeCRM.CopyLead(ctx, in.LeadID, data, in.IdempotencyKey)
+	if conecrm.IsUnprocessable(err) && marker != "" {
+		// A re-executed copy (a reset run) whose body changed: return the
+		// copy the first execution made, found by its marker.
+		if earlier, ferr := a.findEarlierCopy(ctx, in.NodeID, marker, in.ContactID); ferr == nil && earlier != nil {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("lead_id", in.LeadID).Str("copy_id", earlier.ID).Msg("lead copied by an earlier execution (key reused)")
+			return CopyLeadOutput{LeadID: earlier.ID, SourceLeadID: in.LeadID, StageID: conecrm.RefID(earlier.Stage)}, nil
+		}
+	}
 	if err != nil {
 		return CopyLeadOutput{}, coneCRMError(in.NodeID, err)
 	}

@@ -43,6 +43,17 @@ func (a *Activities) UpdateTask(ctx context.Context, in UpdateTaskInput) (Update
 		return UpdateTaskOutput{}, err
 	}
 	task, err := a.ConeCRM.UpdateTask(ctx, in.TaskID, in.Task, in.IdempotencyKey)
+	if conecrm.IsKeyReused(err) {
+		// A reset run re-executes the update with times computed anew under
+		// the same key: the first execution's update stands. An update
+		// carries no marker, so only an answer that names the key counts.
+		found, ferr := a.ConeCRM.FindTasks(ctx, conecrm.Rule{Field: "id", Operator: "=", Value: in.TaskID})
+		if ferr == nil && len(found) == 1 {
+			a.log(ctx).Info().Str("node_id", in.NodeID).Str("task_id", in.TaskID).Msg("task updated by an earlier execution (key reused)")
+			t := found[0]
+			return UpdateTaskOutput{TaskID: t.ID, Type: t.Type, Start: t.Start, End: t.End}, nil
+		}
+	}
 	if err != nil {
 		return UpdateTaskOutput{}, coneCRMError(in.NodeID, err)
 	}

@@ -580,3 +580,18 @@ func IsNotFound(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
+
+// IsUnprocessable reports a 422: a body ConeCRM refused, or (as the
+// Idempotency-Key draft and the sandbox answer) a key reused with another
+// body, which is what a reset run's re-executed create or update meets.
+func IsUnprocessable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusUnprocessableEntity
+}
+
+// IsKeyReused reports a 422 whose message says the Idempotency-Key was
+// reused with a different body.
+func IsKeyReused(err error) bool {
+	var e *Error
+	return IsUnprocessable(err) && errors.As(err, &e) && strings.Contains(strings.ToLower(e.Message), "idempotency-key")
+}
