@@ -220,4 +220,33 @@ func TestTriggerDirect(t *testing.T) {
 			t.Fatalf("trigger %d: want %s in %s", i, want, out.String())
 		}
 	}
+	// The same lead event from another franchise enrols nowhere (every
+	// example automation is franchise ...0001's); without a franchise it
+	// is a 400 naming the field.
+	raw, err := os.ReadFile(event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.json")
+	ev["id"] = "other-franchise-1"
+	ev["lead"].(map[string]any)["id"] = "0192f0a0-0005-7000-8000-0000000000f2" // a lead not enrolled yet
+	ev["lead"].(map[string]any)["franchise"] = map[string]any{"id": "0192f0a0-0007-7000-8000-0000000000ff"}
+	b, _ := json.Marshal(ev)
+	_ = os.WriteFile(other, b, 0o644)
+	out.Reset()
+	if code := triggerCmd(&out, &errOut, []string{"--event", other, "--direct"}); code != 0 || !strings.Contains(out.String(), `"automations": []`) {
+		t.Fatalf("another franchise's lead: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	ev["id"] = "no-franchise-1"
+	delete(ev["lead"].(map[string]any), "franchise")
+	b, _ = json.Marshal(ev)
+	_ = os.WriteFile(other, b, 0o644)
+	out.Reset()
+	if code := triggerCmd(&out, &errOut, []string{"--event", other, "--direct"}); code != 1 || !strings.Contains(out.String(), "HTTP 400") || !strings.Contains(out.String(), "lead.franchise.id") {
+		t.Fatalf("a lead without franchise: exit %d: %s %s", code, out.String(), errOut.String())
+	}
 }

@@ -28,7 +28,12 @@ type Catalog struct {
 	// touched is when Set or Remove last changed an id, so that a Sync
 	// working from an older listing does not undo it.
 	touched map[string]time.Time
+	// routes indexes the current versions by (franchise, trigger); nil
+	// after a change, rebuilt by the next Route.
+	routes map[routeKey][]*plan.Plan
 }
+
+type routeKey struct{ franchise, trigger string }
 
 // New returns an empty catalog.
 func New() *Catalog {
@@ -50,6 +55,7 @@ func (c *Catalog) Put(doc *automation.Document) (*plan.Plan, error) {
 		c.order = append(c.order, doc.ID)
 	}
 	c.byID[doc.ID] = p
+	c.routes = nil
 	return p, nil
 }
 
@@ -61,6 +67,7 @@ func (c *Catalog) Remove(id string) {
 	delete(c.seq, id)
 	c.touched[id] = time.Now()
 	c.order = slices.DeleteFunc(c.order, func(s string) bool { return s == id })
+	c.routes = nil
 }
 
 // Get returns the current version of an automation.
@@ -80,6 +87,39 @@ func (c *Catalog) All() []*plan.Plan {
 		out = append(out, c.byID[id])
 	}
 	return out
+}
+
+// Route returns the current versions of the franchise's automations whose
+// trigger is the event type, in insertion order: what an event of that
+// franchise and type can enrol a lead in. Automations without a franchise
+// are in no route (they enrol nobody). The index is rebuilt after a change,
+// so an event costs a map lookup however many automations there are.
+func (c *Catalog) Route(franchise, trigger string) []*plan.Plan {
+	if franchise == "" {
+		return nil
+	}
+	c.mu.RLock()
+	if c.routes != nil {
+		out := c.routes[routeKey{franchise, trigger}]
+		c.mu.RUnlock()
+		return out
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.routes == nil {
+		routes := map[routeKey][]*plan.Plan{}
+		for _, id := range c.order {
+			p := c.byID[id]
+			if p == nil || p.Doc.Franchise == nil || p.Doc.Franchise.ID == "" {
+				continue
+			}
+			k := routeKey{p.Doc.Franchise.ID, p.Doc.AutomationTrigger}
+			routes[k] = append(routes[k], p)
+		}
+		c.routes = routes
+	}
+	return c.routes[routeKey{franchise, trigger}]
 }
 
 // LoadDir adds every *.json document in dir, in name order. It returns the

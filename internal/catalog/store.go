@@ -61,6 +61,7 @@ func (c *Catalog) Sync(ctx context.Context, st Lister) error {
 			delete(c.seq, id)
 		}
 	}
+	c.routes = nil
 	order := make([]string, 0, len(c.byID))
 	for _, a := range list {
 		if c.byID[a.ID] != nil {
@@ -99,6 +100,7 @@ func (c *Catalog) set(seq int, p *plan.Plan, since time.Time) {
 	}
 	c.byID[id] = p
 	c.seq[id] = seq
+	c.routes = nil
 }
 
 // Refresh syncs every interval until ctx ends, so that changes another
@@ -141,9 +143,10 @@ var metadataKeys = []string{"id", "isActive", "isDeleted", "dateCreated", "dateM
 
 var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,100}$`)
 
-// RequireFranchise rejects documents without a franchise (switched on
-// with event routing by franchise).
-const RequireFranchise = false
+// RequireFranchise rejects documents without a franchise: events enrol a
+// lead only in its own franchise's automations, so one without a franchise
+// would enrol nobody.
+const RequireFranchise = true
 
 // Prepared is a validated document ready to store.
 type Prepared struct {

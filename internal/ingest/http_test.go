@@ -18,7 +18,7 @@ import (
 
 var secret = []byte("test-secret")
 
-const goodEvent = `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1"}}`
+const goodEvent = `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1","franchise":{"id":"f1"}}}`
 
 func TestSignAndVerify(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
@@ -92,7 +92,9 @@ func TestHandleEventsRejects(t *testing.T) {
 		{"malformed JSON", `{"id": "x", `, signed(`{"id": "x", `, now), 400, []string{"malformed JSON"}},
 		{"missing type", `{"id":"e1","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1"}}`, nil, 400, []string{"type"}},
 		{"unknown type", `{"id":"e1","type":"LEAD_EXPLODED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1"}}`, nil, 400, []string{"unknown event type"}},
-		{"lead without id", `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"subject":"x"}}`, nil, 400, []string{"lead.id"}},
+		{"lead without id", `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"subject":"x","franchise":{"id":"f1"}}}`, nil, 400, []string{"lead.id"}},
+		{"lead without franchise", `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1"}}`, nil, 400, []string{"lead.franchise.id"}},
+		{"franchise without id", `{"id":"e1","type":"LEAD_CREATED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"l1","franchise":{"name":"Montréal"}}}`, nil, 400, []string{"lead.franchise.id"}},
 		{"every problem listed", `{"lead":{"subject":"x"}}`, nil, 400, []string{"id", "type", "occurredAt", "lead.id"}},
 	}
 	for _, tc := range cases {

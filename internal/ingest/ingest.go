@@ -21,6 +21,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/conecrm/automation-runtime/internal/auth"
 	"github.com/conecrm/automation-runtime/internal/automation"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/expr"
@@ -30,9 +31,13 @@ import (
 	"github.com/conecrm/automation-runtime/workflows"
 )
 
-// Source lists the automations events are matched against.
+// Source is the catalog events are matched against.
 type Source interface {
-	All() []*plan.Plan
+	// Route lists the automations an event of the franchise and type may
+	// enrol a lead in.
+	Route(franchise, trigger string) []*plan.Plan
+	// Get returns an automation's current version.
+	Get(id string) (*plan.Plan, bool)
 }
 
 // Outcome is what happened for one automation.
@@ -69,12 +74,15 @@ type Ingester struct {
 	// Enrolments is the enrolment index (the store); nil keeps it in
 	// memory, for tests.
 	Enrolments Enrolments
+	// Tokens, when set, admits POST /events carrying an API token (the
+	// admin token, or a franchise token for its own franchise's leads) in
+	// place of a signature.
+	Tokens interface {
+		Authenticate(ctx context.Context, token string) (auth.Identity, error)
+	}
 	// HistoryBudget, when positive, is the history length past which runs
 	// continue as new (tests use small ones); zero is the workflow's default.
 	HistoryBudget int
-	// Holidays, when set, gives each new run its franchise's holiday
-	// calendar (business-hours delays skip the holidays).
-	Holidays HolidaySource
 
 	memOnce sync.Once
 	mem     *MemoryEvents
@@ -136,28 +144,57 @@ func safe(s string) string {
 	return "h-" + hex.EncodeToString(sum[:12])
 }
 
-// Deliver processes one validated event against every automation.
+// Deliver processes one validated event: it may enrol the lead in the
+// automations of the lead's franchise whose trigger is the event's type
+// (the catalog's route), and it is signalled to the runs the lead is in
+// (the enrolment index), whatever their automation's franchise, trigger or
+// state now. No other automation is looked at, so an event's cost does not
+// grow with the number of automations.
 func (in *Ingester) Deliver(ctx context.Context, ev event.Lead) ([]Outcome, error) {
 	leadID := ev.LeadID()
 	if leadID == "" {
 		return nil, errors.New("lead.id is required")
 	}
+	franchise := ev.FranchiseID()
+	if franchise == "" {
+		return nil, errors.New("lead.franchise.id is required")
+	}
+	rows, err := in.enrolments().RunningEnrolments(ctx, leadID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the enrolment index: %w", err)
+	}
+	var targets []*target
+	byID := map[string]*target{}
+	for _, p := range in.Source.Route(franchise, ev.Type) {
+		t := &target{id: p.Doc.ID, plan: p, route: true}
+		targets = append(targets, t)
+		byID[t.id] = t
+	}
+	for _, r := range rows {
+		t := byID[r.AutomationID]
+		if t == nil {
+			t = &target{id: r.AutomationID}
+			t.plan, _ = in.Source.Get(r.AutomationID) // nil once deleted: its runs still get events
+			targets = append(targets, t)
+			byID[t.id] = t
+		}
+		t.runs = append(t.runs, r.WorkflowID)
+	}
 	// Automations are independent: deliver to several at once. Every
 	// automation is attempted even when one fails; a retried event finds
 	// the ones that succeeded already processed.
-	plans := in.Source.All()
-	results := make([]*Outcome, len(plans))
-	errs := make([]error, len(plans))
+	results := make([]*Outcome, len(targets))
+	errs := make([]error, len(targets))
 	sem := make(chan struct{}, maxParallelAutomations)
 	var wg sync.WaitGroup
-	for i, p := range plans {
+	for i, t := range targets {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = in.deliverOne(ctx, p, ev, leadID)
+			results[i], errs[i] = in.deliverOne(ctx, t, ev, leadID)
 			if errs[i] != nil {
-				errs[i] = fmt.Errorf("automation %s: %w", p.Doc.ID, errs[i])
+				errs[i] = fmt.Errorf("automation %s: %w", t.id, errs[i])
 			}
 		}()
 	}
@@ -171,19 +208,31 @@ func (in *Ingester) Deliver(ctx context.Context, ev event.Lead) ([]Outcome, erro
 	return out, errors.Join(errs...)
 }
 
+// target is one automation an event concerns: one it may enrol the lead in
+// (route), and/or one whose runs the lead is in (runs, by workflow id).
+type target struct {
+	id    string
+	plan  *plan.Plan // the current version; nil when no longer in the catalog
+	route bool
+	runs  []string
+}
+
 // maxParallelAutomations bounds the automations one event is delivered to
 // at the same time.
 const maxParallelAutomations = 8
 
-func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead, leadID string) (*Outcome, error) {
-	o := &Outcome{AutomationID: p.Doc.ID, Version: p.Version}
-	wfID := WorkflowID(p, leadID, ev.ID)
+func (in *Ingester) deliverOne(ctx context.Context, t *target, ev event.Lead, leadID string) (*Outcome, error) {
+	p := t.plan
+	o := &Outcome{AutomationID: t.id}
+	if p != nil {
+		o.Version = p.Version
+	}
 	// An enrolled lead receives every later event, whatever its type, so
-	// waits and goals see it; only enrolment needs the trigger to match.
-	enrol, skipReason := true, ""
+	// waits and goals see it; only enrolment needs the route (franchise and
+	// trigger) and the filter to match.
+	enrol, skipReason := t.route, ""
 	switch {
-	case p.Doc.AutomationTrigger != ev.Type:
-		enrol = false // not enrolled and not a trigger for it: not listed
+	case !enrol:
 	case !p.Doc.Active():
 		enrol, skipReason = false, "automation inactive"
 	default:
@@ -194,11 +243,19 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 			enrol, skipReason = false, "filter false"
 		}
 	}
+	if !enrol && len(t.runs) == 0 {
+		// Nothing to start and no run to signal: no claim, no RPC.
+		if skipReason == "" {
+			return nil, nil
+		}
+		o.Result, o.Reason = Skipped, skipReason
+		return o, nil
+	}
 
 	// Claim the event id for this automation durably first, so that of any
 	// number of concurrent or later deliveries exactly one takes effect:
 	// starts the run or signals it.
-	claim, err := in.events().ClaimEvent(ctx, p.Doc.ID, ev.ID)
+	claim, err := in.events().ClaimEvent(ctx, t.id, ev.ID)
 	if err != nil {
 		return nil, fmt.Errorf("recording event %s: %w", ev.ID, err)
 	}
@@ -217,34 +274,20 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 		return o, nil
 	}
 	release := func() {
-		if rerr := in.events().ReleaseEvent(context.WithoutCancel(ctx), p.Doc.ID, ev.ID); rerr != nil {
+		if rerr := in.events().ReleaseEvent(context.WithoutCancel(ctx), t.id, ev.ID); rerr != nil {
 			in.Log.Warn().Err(rerr).Str("event_id", ev.ID).Msg("event claim not released; a retry is possible after the lease")
 		}
 	}
 	if enrol {
-		err = in.enrol(ctx, p, ev, wfID, leadID, o)
+		err = in.enrol(ctx, p, ev, WorkflowID(p, leadID, ev.ID), leadID, o)
 	} else {
-		if p.Doc.ReenrollmentMode() == automation.ReenrollAlways {
-			// Each run of an "always" automation has its own id: the
-			// enrolment index lists the lead's running ones.
-			var n int
-			n, err = in.signalEnrolled(ctx, p.Doc.ID, leadID, ev)
-			if err == nil && n > 0 {
-				o.Result, o.Reason = Signalled, fmt.Sprintf("%d running run(s)", n)
-			} else if err == nil {
-				err = errNoRun
-			}
-		} else {
-			err = in.signal(ctx, wfID, ev)
-			if err == nil {
-				o.Result, o.WorkflowID = Signalled, wfID
-			}
-		}
+		var signalled []string
+		signalled, err = in.signalRuns(ctx, leadID, t.runs, ev)
 		switch {
-		case err == nil:
-		case isNotFound(err) || errors.Is(err, errNoRun):
-			// Nothing happened: forget the event, so that it may enrol if
-			// it is delivered again after the automation changed.
+		case err != nil:
+		case len(signalled) == 0:
+			// The runs had closed: forget the event, so that it may enrol
+			// if it is delivered again after the automation changed.
 			release()
 			if skipReason == "" {
 				return nil, nil
@@ -252,7 +295,13 @@ func (in *Ingester) deliverOne(ctx context.Context, p *plan.Plan, ev event.Lead,
 			o.Result, o.Reason = Skipped, skipReason
 			return o, nil
 		default:
-			err = fmt.Errorf("signalling %s: %w", wfID, err)
+			o.Result = Signalled
+			if len(signalled) == 1 {
+				o.WorkflowID = signalled[0]
+			}
+			if len(signalled) > 1 || p == nil || p.Doc.ReenrollmentMode() == automation.ReenrollAlways {
+				o.Reason = fmt.Sprintf("%d running run(s)", len(signalled))
+			}
 		}
 	}
 	if err != nil {
@@ -303,12 +352,9 @@ func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID
 			return nil
 		}
 	}
-	input, err := in.input(ctx, p, ev)
-	if err != nil {
-		return err
-	}
-	input.HistoryBudget = in.HistoryBudget
 	for attempt := 0; ; attempt++ {
+		input := workflows.NewInput(p, ev)
+		input.HistoryBudget = in.HistoryBudget
 		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, input)
 		if err == nil {
 			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()
@@ -402,36 +448,27 @@ func (in *Ingester) StartOptions(p *plan.Plan, ev event.Lead, wfID, leadID strin
 	}
 }
 
-var errNoRun = errors.New("no running run")
-
-// signalEnrolled delivers ev to every run of the automation the enrolment
-// index lists as running for the lead, by workflow id (an empty run id
-// reaches the current run of a chain that continued as new). A run found
-// closed is ended in the index.
-func (in *Ingester) signalEnrolled(ctx context.Context, automationID, leadID string, ev event.Lead) (int, error) {
-	rows, err := in.enrolments().RunningEnrolments(ctx, leadID)
-	if err != nil {
-		return 0, fmt.Errorf("reading the enrolment index: %w", err)
-	}
-	n := 0
-	for _, r := range rows {
-		if r.AutomationID != automationID {
-			continue
-		}
+// signalRuns delivers ev to the lead's runs the enrolment index lists, by
+// workflow id (an empty run id reaches the current run of a chain that
+// continued as new); it returns those signalled. A run found closed is
+// ended in the index.
+func (in *Ingester) signalRuns(ctx context.Context, leadID string, runs []string, ev event.Lead) ([]string, error) {
+	var signalled []string
+	for _, wfID := range runs {
 		asked := time.Now()
-		err := in.signal(ctx, r.WorkflowID, ev)
+		err := in.signal(ctx, wfID, ev)
 		switch {
 		case err == nil:
-			n++
+			signalled = append(signalled, wfID)
 		case isNotFound(err):
-			if err := in.enrolments().EndEnrolment(ctx, leadID, r.WorkflowID, asked); err != nil {
-				return n, fmt.Errorf("recording the end of %s: %w", r.WorkflowID, err)
+			if err := in.enrolments().EndEnrolment(ctx, leadID, wfID, asked); err != nil {
+				return signalled, fmt.Errorf("recording the end of %s: %w", wfID, err)
 			}
 		default:
-			return n, fmt.Errorf("signalling %s: %w", r.WorkflowID, err)
+			return signalled, fmt.Errorf("signalling %s: %w", wfID, err)
 		}
 	}
-	return n, nil
+	return signalled, nil
 }
 
 func (in *Ingester) signal(ctx context.Context, wfID string, ev event.Lead) error {

@@ -194,7 +194,7 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 			log.Info().Int("runs", n).Msg("enrolment index filled from Temporal's running runs")
 		}
 	}()
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Enrolments: st, Secret: []byte(cfg.EventsSecret), Holidays: st}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Enrolments: st, Secret: []byte(cfg.EventsSecret)}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
 	// The console shares /api's credentials: the admin token or a
@@ -269,7 +269,7 @@ func CRMHandler(st *store.Store, log zerolog.Logger) http.Handler {
 	return crmapi.New(crmstore.New(st), cipher, log)
 }
 
-// Handler routes POST /events (signed), /api/* (the admin token or a
+// Handler routes POST /events (signed, or with an API token), /api/* (the admin token or a
 // franchise token, see Authenticator), the API's descriptions
 // GET /api/openapi.json and GET /api/automation/schema (open), /healthz
 // (open; 503 when the database does not answer), GET /metrics and, with
@@ -286,7 +286,9 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	}
 	if st != nil {
 		(&auth.TokensAPI{Store: st}).Register(apiMux)
-		(&HolidaysAPI{Store: st}).Register(apiMux)
+	}
+	if in.Tokens == nil {
+		in.Tokens = Authenticator(token, st)
 	}
 	mux := routes.New()
 	mux.Handle("POST /events", metrics.Events(http.HandlerFunc(in.HandleEvents)))

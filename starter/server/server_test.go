@@ -55,7 +55,10 @@ func TestAuthAndHealth(t *testing.T) {
 		{"GET", "/api/automation", "x-api-key: ", 401},
 		{"GET", "/api/crm_integrations", "x-api-key: wrong", 401},
 		{"GET", "/api/integrations/crm_x/links", "", 401},
-		{"POST", "/events", "Bearer tok", 401}, // events need the signature, not the token
+		// Events need the signature or an API token.
+		{"POST", "/events", "", 401},
+		{"POST", "/events", "Bearer wrong", 401},
+		{"POST", "/events", "Bearer tok", 400}, // admitted; the body {} is not an event
 	}
 	for _, tc := range cases {
 		if got := get(tc.method, tc.path, tc.auth); got != tc.want {

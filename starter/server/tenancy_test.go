@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -109,8 +110,11 @@ func (e *tenancyEnv) doc(franchise string) map[string]any {
 func newTenancyEnv(t *testing.T, temporal client.Client, namespace string) *tenancyEnv {
 	t.Setenv("CRM_SECRETS_KEY", base64.StdEncoding.EncodeToString(make([]byte, 32)))
 	st := storetest.SQLite(t)
-	in := &ingest.Ingester{Source: catalog.New(), Log: zerolog.Nop(), Secret: []byte("s")}
-	api := &catalog.API{Store: st, Catalog: catalog.New(), Log: zerolog.Nop()}
+	// POST /events enrols through the API's catalog; runs start on a task
+	// queue no worker polls.
+	cat := catalog.New()
+	in := &ingest.Ingester{Source: cat, Temporal: temporal, TaskQueue: "tenancy-no-worker", Log: zerolog.Nop(), Secret: []byte("s"), Enrolments: st, Events: st}
+	api := &catalog.API{Store: st, Catalog: cat, Log: zerolog.Nop()}
 	h := server.Handler(in, api, server.CRMHandler(st, zerolog.Nop()), "admin-tok", st)
 	if temporal != nil {
 		h = server.WithConsole(h, &console.Console{Store: st, Temporal: temporal, Namespace: namespace, UIURL: "http://ui.test",
@@ -244,9 +248,6 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		{"GET", "/api/tokens", nil, 403},
 		{"POST", "/api/tokens", map[string]any{"name": "x", "franchise": franchiseB}, 403},
 		{"DELETE", "/api/tokens/anything", nil, 403},
-		{"GET", "/api/franchises/" + franchiseB + "/holidays", nil, 403},
-		{"PUT", "/api/franchises/" + franchiseB + "/holidays", map[string]any{"holidays": []any{}}, 403},
-		{"DELETE", "/api/franchises/" + franchiseB + "/holidays", nil, 403},
 		{"GET", "/api/automation/" + e.autoB + "/stats", nil, 404},
 		{"GET", "/api/automation/" + e.autoB + "/nodes/call/runs", nil, 404},
 	}
@@ -254,6 +255,35 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		if got, out := e.call(e.tokA, tc.method, tc.path, tc.body); got != tc.want {
 			t.Errorf("%s %s with franchise A's token: HTTP %d %v, want %d", tc.method, tc.path, got, out, tc.want)
 		}
+	}
+	// Events: a lead enrols only in its franchise's automations, and a
+	// franchise token posts only its own franchise's events (403 naming
+	// the field); the admin token posts any franchise's.
+	leadEvent := func(id, lead, franchise string) map[string]any {
+		return map[string]any{"id": id, "type": "LEAD_CREATED", "occurredAt": time.Now().UTC().Format(time.RFC3339),
+			"lead": map[string]any{"id": lead, "subject": "Civic", "franchise": map[string]any{"id": franchise}}}
+	}
+	enrolledIn := func(out map[string]any) []string {
+		var ids []string
+		autos, _ := out["automations"].([]any)
+		for _, a := range autos {
+			if a := a.(map[string]any); a["result"] == "enrolled" {
+				ids = append(ids, a["automationId"].(string))
+			}
+		}
+		return ids
+	}
+	if status, out := e.call(e.tokA, "POST", "/events", leadEvent("tenancy-ev-1", "lead-of-a", franchiseA)); status != 200 || fmt.Sprint(enrolledIn(out)) != "["+e.autoA+"]" {
+		t.Errorf("A's lead event with A's token: %d %v, want enrolled in %s only", status, out, e.autoA)
+	}
+	if status, out := e.call(e.tokA, "POST", "/events", leadEvent("tenancy-ev-2", "lead-of-b", franchiseB)); status != 403 || !strings.Contains(fmt.Sprint(out["error"]), "lead.franchise.id") {
+		t.Errorf("B's lead event with A's token: %d %v, want 403 naming lead.franchise.id", status, out)
+	}
+	if _, err := tc.DescribeWorkflowExecution(t.Context(), "automation/"+e.autoB+"/lead/lead-of-b", ""); err == nil {
+		t.Errorf("A's token enrolled B's lead")
+	}
+	if status, out := e.call("admin-tok", "POST", "/events", leadEvent("tenancy-ev-3", "lead-of-b", franchiseB)); status != 200 || fmt.Sprint(enrolledIn(out)) != "["+e.autoB+"]" {
+		t.Errorf("B's lead event with the admin token: %d %v, want enrolled in %s only", status, out, e.autoB)
 	}
 	// Listings hold only A's objects.
 	_, out = e.call(e.tokA, "GET", "/api/integrations/"+shared+"/links", nil)

@@ -23,9 +23,14 @@ type Doc struct {
 	edges  []any
 }
 
-// New starts a document with an id and a name.
+// Franchise is the franchise documents belong to unless Set("franchise",
+// ...) says otherwise; the stack's events carry it too (an event enrols a
+// lead only in its franchise's automations).
+const Franchise = "0192f0a0-0007-7000-8000-000000000001" // the example automations' franchise
+
+// New starts a document with an id, a name and the franchise Franchise.
 func New(id string) *Doc {
-	return &Doc{fields: map[string]any{"id": id, "name": id}}
+	return &Doc{fields: map[string]any{"id": id, "name": id, "franchise": map[string]any{"id": Franchise}}}
 }
 
 // Name sets the document's name.

@@ -158,3 +158,44 @@ func TestReenrolNeverOutlivesRetention(t *testing.T) {
 		t.Fatalf("enrolment row: %+v %v", e, err)
 	}
 }
+
+// Tenancy through POST /events: a lead enrols only in its franchise's
+// automations; moved to another franchise, it keeps receiving events in
+// the runs it is in, and new enrolments follow its new franchise.
+func TestEventsFollowTheLeadsFranchise(t *testing.T) {
+	const franchiseB = "0192f0a0-0007-7000-8000-0000000000b2"
+	s := starter(t, nil, true, waitDoc("in-a", "never"), waitDoc("in-b", "never").Set("franchise", map[string]any{"id": franchiseB}))
+	const lead = "lead-moving"
+	inA := map[string]any{"category": "CAR"}
+	inB := map[string]any{"category": "CAR", "franchise": map[string]any{"id": franchiseB}}
+
+	_, er := s.Event("ev-f1", "LEAD_CREATED", lead, inA)
+	a := outcome(t, er, "in-a")
+	if a.Result != ingest.Enrolled || len(er.Automations) != 1 {
+		t.Fatalf("a lead of A: %+v, want enrolled in in-a only", er.Automations)
+	}
+	// The lead moves to B: the next trigger enrols it in B's automation
+	// and still reaches its run in A's.
+	_, er = s.Event("ev-f2", "LEAD_CREATED", lead, inB)
+	b := outcome(t, er, "in-b")
+	if b.Result != ingest.Enrolled {
+		t.Fatalf("moved lead, B's automation: %+v", b)
+	}
+	if o := outcome(t, er, "in-a"); o.Result != ingest.Signalled || o.WorkflowID != a.WorkflowID {
+		t.Fatalf("moved lead, its run in A: %+v", o)
+	}
+	_, er = s.Event("ev-f3", "LEAD_UPDATED", lead, inB)
+	for _, o := range []ingest.Outcome{a, b} {
+		if got := outcome(t, er, o.AutomationID); got.Result != ingest.Signalled {
+			t.Fatalf("update of the moved lead, %s: %+v", o.AutomationID, got)
+		}
+		if r := s.Result(o, 60*time.Second); r.Reason != "updated" {
+			t.Fatalf("%s ended with %+v", o.AutomationID, r)
+		}
+	}
+	// Another franchise's lead enrols in neither.
+	_, er = s.Event("ev-f4", "LEAD_CREATED", "lead-elsewhere", map[string]any{"category": "CAR", "franchise": map[string]any{"id": "0192f0a0-0007-7000-8000-0000000000c3"}})
+	if len(er.Automations) != 0 {
+		t.Fatalf("a lead of a third franchise: %+v", er.Automations)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/devkit/stack"
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -150,5 +151,5 @@ func run(b *testing.B, n, c int, f func() error) phase {
 
 func benchEvent(n int64) event.Lead {
 	return event.Lead{ID: fmt.Sprintf("bench-ev-%d", n), Type: "LEAD_ASSIGNED", OccurredAt: time.Now().UTC().Truncate(time.Second),
-		Lead: map[string]any{"id": fmt.Sprintf("bench-lead-%d", n)}}
+		Lead: map[string]any{"id": fmt.Sprintf("bench-lead-%d", n), "franchise": map[string]any{"id": docbuild.Franchise}}}
 }

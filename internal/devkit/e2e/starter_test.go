@@ -206,7 +206,7 @@ func TestStarterConcurrentDeliveries(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, open func(testing.TB) *store.Store) {
 		id := "instant-" + t.Name()[len("TestStarterConcurrentDeliveries/"):]
 		s := starter(t, open(t), true, instantDoc(id, "after_finished"))
-		body, _ := json.Marshal(map[string]any{"id": "ev-concurrent", "type": "LEAD_ASSIGNED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": map[string]any{"id": "lead-c"}})
+		body, _ := json.Marshal(map[string]any{"id": "ev-concurrent", "type": "LEAD_ASSIGNED", "occurredAt": time.Now().UTC().Format(time.RFC3339), "lead": map[string]any{"id": "lead-c", "franchise": map[string]any{"id": docbuild.Franchise}}})
 		var (
 			wg       sync.WaitGroup
 			mu       sync.Mutex
@@ -334,7 +334,7 @@ func TestStarterStoreUnavailable(t *testing.T) {
 	}
 	s := starter(t, st, false, instantDoc("inst", "never"))
 	st.Close()
-	status, out := s.PostRaw([]byte(`{"id":"ev-x","type":"LEAD_ASSIGNED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"lead-x"}}`))
+	status, out := s.PostRaw([]byte(`{"id":"ev-x","type":"LEAD_ASSIGNED","occurredAt":"2026-11-24T10:00:00Z","lead":{"id":"lead-x","franchise":{"id":"0192f0a0-0007-7000-8000-000000000001"}}}`))
 	if status != 503 {
 		t.Fatalf("HTTP %d %s, want 503", status, out)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/conecrm/automation-runtime/internal/catalog"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
+	"github.com/conecrm/automation-runtime/internal/devkit/docbuild"
 	"github.com/conecrm/automation-runtime/internal/devkit/sandbox"
 	"github.com/conecrm/automation-runtime/internal/devkit/storetest"
 	"github.com/conecrm/automation-runtime/internal/ingest"
@@ -355,9 +356,26 @@ func (s *Stack) PostRaw(body []byte) (int, []byte) {
 	return resp.StatusCode, out
 }
 
-// Post sends a lead event to POST /events and returns the answer.
+// Post sends a lead event to POST /events and returns the answer. A lead
+// (in a map event) that names no franchise is docbuild.Franchise's.
 func (s *Stack) Post(ev any) (int, ingest.EventsResponse) {
 	s.T.Helper()
+	if m, ok := ev.(map[string]any); ok {
+		if lead, ok := m["lead"].(map[string]any); ok {
+			if _, ok := lead["franchise"]; !ok {
+				l := map[string]any{"franchise": map[string]any{"id": docbuild.Franchise}}
+				for k, v := range lead {
+					l[k] = v
+				}
+				c := map[string]any{}
+				for k, v := range m {
+					c[k] = v
+				}
+				c["lead"] = l
+				ev = c
+			}
+		}
+	}
 	b, err := json.Marshal(ev)
 	if err != nil {
 		s.T.Fatal(err)
