@@ -13,6 +13,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/event"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/holidays"
 	"github.com/conecrm/automation-runtime/internal/plan"
 	"github.com/conecrm/automation-runtime/internal/searchattr"
 )
@@ -97,6 +98,11 @@ type Input struct {
 	// Limits are the run's frozen tunables; nil in runs started before
 	// they existed (see RunLimits).
 	Limits *RunLimits `json:"limits,omitempty"`
+	// Holidays is the franchise's holiday calendar as it stood at
+	// enrolment (the dates still ahead): business-hours delays skip them.
+	// The run reads it from here, never from a store, so replay sees the
+	// same calendar; nil for runs without one.
+	Holidays *holidays.Calendar `json:"holidays,omitempty"`
 	// Carried is the state of the run this one continues; nil for a new
 	// enrolment.
 	Carried *Carried `json:"carried,omitempty"`

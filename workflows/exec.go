@@ -11,6 +11,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/holidays"
 	"github.com/conecrm/automation-runtime/internal/metrics"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/internal/plan"
@@ -27,13 +28,17 @@ type nodeExec struct {
 }
 
 var (
-	_ nodes.Exec    = (*nodeExec)(nil)
-	_ nodes.Resumer = (*nodeExec)(nil)
+	_ nodes.Exec            = (*nodeExec)(nil)
+	_ nodes.Resumer         = (*nodeExec)(nil)
+	_ nodes.HolidayCalendar = (*nodeExec)(nil)
 )
 
 func (x *nodeExec) NodeID() string           { return x.node.ID }
 func (x *nodeExec) Label() string            { return x.node.Label }
 func (x *nodeExec) Location() *time.Location { return x.r.plan.Location }
+
+// Holidays is the calendar the run was enrolled with.
+func (x *nodeExec) Holidays() *holidays.Calendar { return x.r.in.Holidays }
 
 func (x *nodeExec) Vars() expr.Vars {
 	return x.r.vars(x.ctx)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/activities"
 	"github.com/conecrm/automation-runtime/internal/event"
+	"github.com/conecrm/automation-runtime/internal/holidays"
 	"github.com/conecrm/automation-runtime/internal/nodes"
 	"github.com/conecrm/automation-runtime/workflows"
 )
@@ -529,5 +530,38 @@ func TestSplitBranches(t *testing.T) {
 	}
 	if taken["call"] == 0 || taken["sms"] == 0 {
 		t.Fatalf("12 leads took %v; want both branches", taken)
+	}
+}
+
+// The holiday calendar in the run's input moves a business-hours delay past
+// the holiday: enrolled on the Friday before Toronto's spring-forward
+// weekend, with the Monday a holiday, the run resumes Tuesday 09:00 EDT
+// (Monday 09:00 EDT without the calendar).
+func TestBusinessHoursDelaySkipsInputHolidays(t *testing.T) {
+	raw := doc(t, []n{trig(),
+		{"open", "delay", map[string]any{"label": "Wait for opening hours", "businessHours": map[string]any{"days": []string{"MON", "TUE", "WED", "THU", "FRI"}, "open": "09:00", "close": "17:00"}}},
+		endNode("done"),
+	}, []e{{"start", "open", ""}, {"open", "done", ""}}, nil)
+	friday := time.Date(2026, 3, 6, 23, 30, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		cal  *holidays.Calendar
+		want string
+	}{
+		{"monday holiday", &holidays.Calendar{Timezone: "America/Toronto", Holidays: []holidays.Holiday{{Date: "2026-03-09", Name: "Dealer closed"}}}, "2026-03-10T13:00:00Z"},
+		{"no calendar", nil, "2026-03-09T13:00:00Z"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := input(t, raw, event0(friday))
+			in.Holidays = tc.cal
+			res := newEnv(t, friday).run(in)
+			st, _ := stepOf(res, "open")
+			if !strings.Contains(st.Summary, "resumes "+map[string]string{"2026-03-10T13:00:00Z": "2026-03-10 09:00", "2026-03-09T13:00:00Z": "2026-03-09 09:00"}[tc.want]) {
+				t.Fatalf("delay step %+v, want it to resume at %s", st, tc.want)
+			}
+			if got := res.Steps[len(res.Steps)-1].At.UTC().Format(time.RFC3339); got != tc.want {
+				t.Fatalf("run ended at %s, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -83,6 +83,9 @@ type Ingester struct {
 	// HistoryBudget, when positive, is the history length past which runs
 	// continue as new (tests use small ones); zero is the workflow's default.
 	HistoryBudget int
+	// Holidays, when set, gives each new run its franchise's holiday
+	// calendar (business-hours delays skip the holidays).
+	Holidays HolidaySource
 
 	memOnce sync.Once
 	mem     *MemoryEvents
@@ -352,9 +355,12 @@ func (in *Ingester) enrol(ctx context.Context, p *plan.Plan, ev event.Lead, wfID
 			return nil
 		}
 	}
+	input, err := in.input(ctx, p, ev)
+	if err != nil {
+		return err
+	}
+	input.HistoryBudget = in.HistoryBudget
 	for attempt := 0; ; attempt++ {
-		input := workflows.NewInput(p, ev)
-		input.HistoryBudget = in.HistoryBudget
 		run, err := in.Temporal.ExecuteWorkflow(ctx, in.StartOptions(p, ev, wfID, leadID), workflows.WorkflowName, input)
 		if err == nil {
 			o.Result, o.WorkflowID, o.RunID = Enrolled, wfID, run.GetRunID()

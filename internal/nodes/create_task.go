@@ -3,7 +3,6 @@ package nodes
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -43,33 +42,11 @@ type CreateTask struct {
 	Connection string `json:"connection,omitempty"`
 
 	fields  taskTemplates
-	dueIn   time.Duration
 	summary string
 }
 
-type taskTemplates struct {
-	assignee, title, note, start, end, contact, account, connection *expr.Template
-}
-
 func (n *CreateTask) Compile(c *Compiler) {
-	n.fields.assignee = uuidTemplate(c, "assignee", n.Assignee)
-	n.fields.title = c.Template("title", n.Title)
-	n.fields.note = c.Template("note", n.Note)
-	n.fields.start = timeTemplate(c, "start", n.Start)
-	n.fields.end = timeTemplate(c, "end", n.End)
-	n.fields.contact = uuidTemplate(c, "contact", n.Contact)
-	n.fields.account = uuidTemplate(c, "account", n.Account)
-	n.fields.connection = uuidTemplate(c, "connection", n.Connection)
-	if n.DueIn != "" {
-		n.dueIn = c.Duration("dueIn", n.DueIn)
-	}
-	if !expr.IsTemplate(n.Start) && !expr.IsTemplate(n.End) && n.Start != "" && n.End != "" {
-		start, err1 := time.Parse(time.RFC3339, n.Start)
-		end, err2 := time.Parse(time.RFC3339, n.End)
-		if err1 == nil && err2 == nil && end.Before(start) {
-			c.Problemf("end", "the task ends (%s) before it starts (%s)", n.End, n.Start)
-		}
-	}
+	n.fields = compileTask(c, taskData{n.Assignee, n.Title, n.Note, n.Start, n.End, n.DueIn, n.Contact, n.Account, n.Connection})
 	typ := n.Type
 	if typ == "" {
 		typ = "OTHER"
@@ -78,45 +55,14 @@ func (n *CreateTask) Compile(c *Compiler) {
 }
 
 // Render renders the task request from the current values. The relative due
-// date is computed from the workflow clock passed in vars.
+// date is computed from the workflow clock passed in vars; contact, account
+// and connection default to the lead's.
 func (n *CreateTask) Render(v expr.Vars) (conecrm.TaskRequest, error) {
-	var (
-		req  = conecrm.TaskRequest{Type: n.Type}
-		errs []string
-	)
-	render := func(name string, t *expr.Template) string {
-		s, err := t.Render(v)
-		if err != nil {
-			errs = append(errs, name+": "+err.Error())
-		}
-		return strings.TrimSpace(s)
-	}
-	req.Assignee = render("assignee", n.fields.assignee)
-	req.Title = render("title", n.fields.title)
-	req.Note = render("note", n.fields.note)
-	req.Contact = orDefault(render("contact", n.fields.contact), leadRef(v.Lead, "contact"))
-	req.Account = orDefault(render("account", n.fields.account), leadRef(v.Lead, "account"))
-	req.Connection = orDefault(render("connection", n.fields.connection), stringAt(v.Lead, "id"))
-	for _, f := range []struct {
-		name string
-		t    *expr.Template
-		dst  **time.Time
-	}{{"start", n.fields.start, &req.Start}, {"end", n.fields.end, &req.End}} {
-		if s := render(f.name, f.t); s != "" {
-			ts, err := time.Parse(time.RFC3339, s)
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %q is not an RFC 3339 timestamp", f.name, s))
-				continue
-			}
-			*f.dst = &ts
-		}
-	}
-	if n.dueIn > 0 {
-		due := v.Now.Add(n.dueIn).UTC()
-		req.Start = &due
-	}
-	if len(errs) > 0 {
-		return req, fmt.Errorf("rendering task: %s", strings.Join(errs, "; "))
+	r := &renderer{v: v}
+	asRendered := func(field string, t *expr.Template, def string) string { return orDefault(r.render(field, t), def) }
+	req := n.fields.render(r, n.Type, asRendered, taskRefs{leadRef(v.Lead, "contact"), leadRef(v.Lead, "account"), stringAt(v.Lead, "id")})
+	if err := r.err(); err != nil {
+		return req, fmt.Errorf("rendering task: %w", err)
 	}
 	if err := validate.Struct(req); err != nil {
 		return req, fmt.Errorf("rendered task is invalid: %w", err)

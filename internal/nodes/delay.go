@@ -9,6 +9,7 @@ import (
 
 	"github.com/conecrm/automation-runtime/internal/duration"
 	"github.com/conecrm/automation-runtime/internal/expr"
+	"github.com/conecrm/automation-runtime/internal/holidays"
 )
 
 var delayDef = Definition{
@@ -79,8 +80,15 @@ func (n *Delay) Compile(c *Compiler) {
 	}
 }
 
-// Resume computes when the delay ends, from now in the given time zone.
-func (n *Delay) Resume(now time.Time, v expr.Vars, loc *time.Location) (time.Time, error) {
+// HolidayCalendar is implemented by an Exec that knows the run's holiday
+// calendar (handed to the run in its input): business hours skip those days.
+type HolidayCalendar interface {
+	Holidays() *holidays.Calendar
+}
+
+// Resume computes when the delay ends, from now in the given time zone;
+// business hours skip the calendar's holidays (nil: none).
+func (n *Delay) Resume(now time.Time, v expr.Vars, loc *time.Location, cal *holidays.Calendar) (time.Time, error) {
 	if n.loc != nil {
 		loc = n.loc
 	}
@@ -99,7 +107,7 @@ func (n *Delay) Resume(now time.Time, v expr.Vars, loc *time.Location) (time.Tim
 		t = nextClock(t, *n.at, n.days, loc)
 	}
 	if b := n.BusinessHours; b != nil && b.open != nil && b.close != nil {
-		t = intoBusinessHours(t, b, loc)
+		t = intoBusinessHours(t, b, loc, cal)
 	}
 	return t, nil
 }
@@ -118,8 +126,12 @@ func (n *Delay) Run(ctx workflow.Context, x Exec) (Outcome, error) {
 		until, summary, resumed = r.Resumed()
 	}
 	if !resumed {
+		var cal *holidays.Calendar
+		if h, ok := x.(HolidayCalendar); ok && n.BusinessHours != nil {
+			cal = h.Holidays()
+		}
 		var err error
-		if until, err = n.Resume(workflow.Now(ctx), x.Vars(), loc); err != nil {
+		if until, err = n.Resume(workflow.Now(ctx), x.Vars(), loc, cal); err != nil {
 			return Outcome{}, err
 		}
 		summary = fmt.Sprintf("%s — resumes %s %s", n.describe(x.Label()), until.In(loc).Format("2006-01-02 15:04"), loc.String())
@@ -230,13 +242,30 @@ func abs(x int) int {
 	return x
 }
 
-// intoBusinessHours returns t if it falls inside opening hours, else the
-// next opening.
-func intoBusinessHours(t time.Time, b *BusinessHours, loc *time.Location) time.Time {
-	local := t.In(loc)
-	mins := local.Hour()*60 + local.Minute()
-	if b.days.allows(local.Weekday()) && mins >= b.open.minutes() && mins < b.close.minutes() {
-		return t
+// maxClosedDays bounds the days a business-hours delay skips for holidays
+// (a calendar holds at most holidays.MaxDates dates).
+const maxClosedDays = holidays.MaxDates + 8
+
+// intoBusinessHours returns t if it falls inside opening hours on a day that
+// is not a holiday, else the next opening that is not on one. A holiday is a
+// date of the calendar in its zone (else loc); the opening hours stay local
+// wall times in loc, with the DST rules of nextClock.
+func intoBusinessHours(t time.Time, b *BusinessHours, loc *time.Location, cal *holidays.Calendar) time.Time {
+	for i := 0; i < maxClosedDays; i++ {
+		if _, closed := cal.Closed(t, loc); !closed {
+			local := t.In(loc)
+			mins := local.Hour()*60 + local.Minute()
+			if b.days.allows(local.Weekday()) && mins >= b.open.minutes() && mins < b.close.minutes() {
+				return t
+			}
+			next := nextClock(t, *b.open, b.days, loc)
+			if _, closed := cal.Closed(next, loc); !closed {
+				return next
+			}
+			t = next
+		}
+		// t is on a holiday: look again from the day after it.
+		t = cal.NextDay(t, loc)
 	}
-	return nextClock(t, *b.open, b.days, loc)
+	return t
 }

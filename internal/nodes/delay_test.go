@@ -3,6 +3,8 @@ package nodes
 import (
 	"testing"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/holidays"
 )
 
 // Daylight-saving rules of time-of-day delays, in a northern zone on each
@@ -70,7 +72,54 @@ func TestBusinessHoursAcrossDST(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := &BusinessHours{open: &clock{9, 0}, close: &clock{17, 0}, days: parseWeekdays([]string{"MON", "TUE", "WED", "THU", "FRI"})}
-			if got := intoBusinessHours(tc.from, b, loc).In(loc).Format("2006-01-02 15:04 MST"); got != tc.local {
+			if got := intoBusinessHours(tc.from, b, loc, nil).In(loc).Format("2006-01-02 15:04 MST"); got != tc.local {
+				t.Fatalf("opens %s, want %s", got, tc.local)
+			}
+		})
+	}
+}
+
+// Business hours skip the holidays of the run's calendar: a holiday on the
+// Monday after each Toronto DST weekend, Thanksgiving Monday, a run of
+// holidays around Christmas, a holiday that starts while the lead waits
+// inside opening hours, and a calendar kept in another zone.
+func TestBusinessHoursSkipHolidays(t *testing.T) {
+	tor, err := time.LoadLocation("America/Toronto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := func(tz string, dates ...string) *holidays.Calendar {
+		c := &holidays.Calendar{Timezone: tz}
+		for _, d := range dates {
+			c.Holidays = append(c.Holidays, holidays.Holiday{Date: d})
+		}
+		if p := c.Problems(); len(p) > 0 {
+			t.Fatal(p)
+		}
+		c.Normalize()
+		return c
+	}
+	utc := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, time.UTC) }
+	b := &BusinessHours{open: &clock{9, 0}, close: &clock{17, 0}, days: parseWeekdays([]string{"MON", "TUE", "WED", "THU", "FRI"})}
+	for _, tc := range []struct {
+		name  string
+		from  time.Time
+		cal   *holidays.Calendar
+		local string
+	}{
+		{"spring-forward weekend, Monday holiday: Tuesday 09:00 EDT", utc(2026, 3, 6, 23, 30), cal("", "2026-03-09"), "2026-03-10 09:00 EDT"},
+		{"spring-forward weekend, no holiday: Monday 09:00 EDT", utc(2026, 3, 6, 23, 30), cal("", "2026-03-10"), "2026-03-09 09:00 EDT"},
+		{"fall-back weekend, Monday holiday: Tuesday 09:00 EST", utc(2026, 10, 30, 22, 30), cal("", "2026-11-02"), "2026-11-03 09:00 EST"},
+		{"Thanksgiving Monday", utc(2026, 10, 9, 21, 30), cal("America/Toronto", "2026-10-12"), "2026-10-13 09:00 EDT"},
+		{"inside opening hours on the holiday itself", utc(2026, 10, 12, 14, 0), cal("America/Toronto", "2026-10-12"), "2026-10-13 09:00 EDT"},
+		{"Christmas to Boxing Day and the Monday after", utc(2026, 12, 23, 23, 0), cal("", "2026-12-24", "2026-12-25", "2026-12-28"), "2026-12-29 09:00 EST"},
+		{"calendar in Vancouver: its Monday covers Toronto's Monday opening", utc(2026, 3, 9, 13, 0), cal("America/Vancouver", "2026-03-09"), "2026-03-10 09:00 EDT"},
+		{"calendar in Vancouver: its Tuesday holiday closes Toronto's Tuesday", utc(2026, 3, 9, 22, 0), cal("America/Vancouver", "2026-03-10"), "2026-03-11 09:00 EDT"},
+		{"holidays elsewhere change nothing", utc(2026, 3, 6, 23, 30), cal("", "2025-12-25", "2027-01-01"), "2026-03-09 09:00 EDT"},
+		{"no calendar", utc(2026, 3, 6, 23, 30), nil, "2026-03-09 09:00 EDT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := intoBusinessHours(tc.from, b, tor, tc.cal).In(tor).Format("2006-01-02 15:04 MST"); got != tc.local {
 				t.Fatalf("opens %s, want %s", got, tc.local)
 			}
 		})

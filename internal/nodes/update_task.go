@@ -2,7 +2,6 @@ package nodes
 
 import (
 	"fmt"
-	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -44,31 +43,14 @@ type UpdateTask struct {
 	Account    string `json:"account,omitempty"`
 	Connection string `json:"connection,omitempty"`
 
-	task, assignee, title, note, start, end, contact, account, connection *expr.Template
-	dueIn                                                                 time.Duration
-	summary                                                               string
+	task    *expr.Template
+	fields  taskTemplates
+	summary string
 }
 
 func (n *UpdateTask) Compile(c *Compiler) {
 	n.task = uuidTemplate(c, "task", n.Task)
-	n.assignee = uuidTemplate(c, "assignee", n.Assignee)
-	n.title = c.Template("title", n.Title)
-	n.note = c.Template("note", n.Note)
-	n.start = timeTemplate(c, "start", n.Start)
-	n.end = timeTemplate(c, "end", n.End)
-	n.contact = uuidTemplate(c, "contact", n.Contact)
-	n.account = uuidTemplate(c, "account", n.Account)
-	n.connection = uuidTemplate(c, "connection", n.Connection)
-	if n.DueIn != "" {
-		n.dueIn = c.Duration("dueIn", n.DueIn)
-	}
-	if !expr.IsTemplate(n.Start) && !expr.IsTemplate(n.End) && n.Start != "" && n.End != "" {
-		start, err1 := time.Parse(time.RFC3339, n.Start)
-		end, err2 := time.Parse(time.RFC3339, n.End)
-		if err1 == nil && err2 == nil && end.Before(start) {
-			c.Problemf("end", "the task ends (%s) before it starts (%s)", n.End, n.Start)
-		}
-	}
+	n.fields = compileTask(c, taskData{n.Assignee, n.Title, n.Note, n.Start, n.End, n.DueIn, n.Contact, n.Account, n.Connection})
 	n.summary = "Update task"
 	if n.Start != "" || n.End != "" || n.DueIn != "" {
 		n.summary = "Reschedule task"
@@ -78,37 +60,12 @@ func (n *UpdateTask) Compile(c *Compiler) {
 // Render renders the task id and request from the current values. The task
 // id is checked by the activity: a dry run's created tasks have no UUID.
 func (n *UpdateTask) Render(v expr.Vars) (string, conecrm.TaskRequest, error) {
-	r := renderer{v: v}
+	r := &renderer{v: v}
 	taskID := r.render("task", n.task)
 	if taskID == "" {
 		r.fail("task", "rendered empty: there is no task to update")
 	}
-	req := conecrm.TaskRequest{
-		Type:       n.Type,
-		Assignee:   r.uuid("assignee", n.assignee, ""),
-		Title:      r.render("title", n.title),
-		Note:       r.render("note", n.note),
-		Contact:    r.uuid("contact", n.contact, ""),
-		Account:    r.uuid("account", n.account, ""),
-		Connection: r.uuid("connection", n.connection, ""),
-	}
-	at := func(field string, t *expr.Template) *time.Time {
-		s := r.render(field, t)
-		if s == "" {
-			return nil
-		}
-		ts, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			r.fail(field, fmt.Sprintf("%q is not an RFC 3339 timestamp", s))
-			return nil
-		}
-		return &ts
-	}
-	req.Start, req.End = at("start", n.start), at("end", n.end)
-	if n.dueIn > 0 {
-		due := v.Now.Add(n.dueIn).UTC()
-		req.Start = &due
-	}
+	req := n.fields.render(r, n.Type, r.uuid, taskRefs{})
 	if err := r.err(); err != nil {
 		return "", req, fmt.Errorf("rendering task update: %w", err)
 	}

@@ -164,6 +164,16 @@ var migrations = [][]string{
 		`CREATE INDEX enrolments_automation ON enrolments (automation_id, running)`,
 		`CREATE INDEX enrolments_updated ON enrolments (running, updated_at)`,
 	},
+	// 5: franchises' holiday calendars (business-hours delays skip them),
+	// one JSON calendar per franchise.
+	5: {
+		`CREATE TABLE holiday_calendars (
+			franchise_id TEXT PRIMARY KEY,
+			calendar     TEXT NOT NULL,
+			updated_at   BIGINT NOT NULL,
+			updated_by   TEXT NOT NULL DEFAULT ''
+		)`,
+	},
 }
 
 // SchemaVersion is the newest migration.

@@ -271,6 +271,51 @@ func TestOpenAPI(t *testing.T) {
 				}
 			}},
 		{name: "failed runs bad since", method: "GET", path: "/api/runs/failed?since=nope", status: 400, badRequest: true},
+		{name: "holidays none set", method: "GET", path: "/api/franchises/" + franchiseX + "/holidays", status: 200,
+			check: func(t *testing.T, a map[string]any) {
+				if h, _ := a["holidays"].([]any); h == nil || len(h) != 0 || a["franchise"] != franchiseX {
+					t.Errorf("want an empty calendar of franchise X: %v", a)
+				}
+			}},
+		{name: "holidays put", method: "PUT", path: "/api/franchises/" + franchiseX + "/holidays", status: 200,
+			body: map[string]any{"timezone": "America/Toronto", "holidays": []any{map[string]any{"date": "2026-12-28", "name": "Boxing Day (observed)"}, map[string]any{"date": "2026-12-25", "name": "Christmas"}}},
+			check: func(t *testing.T, a map[string]any) {
+				h, _ := a["holidays"].([]any)
+				if len(h) != 2 || h[0].(map[string]any)["date"] != "2026-12-25" || a["updatedBy"] != "admin" || a["timezone"] != "America/Toronto" {
+					t.Errorf("want the two dates sorted, set by admin: %v", a)
+				}
+			}},
+		{name: "holidays put invalid", method: "PUT", path: "/api/franchises/" + franchiseX + "/holidays", status: 400, badRequest: true,
+			body: map[string]any{"timezone": "Mars/Olympus", "holidays": []any{map[string]any{"date": "25/12/2026"}, map[string]any{"date": "2026-12-28"}, map[string]any{"date": "2026-12-28"}}},
+			check: func(t *testing.T, a map[string]any) {
+				want := map[string]bool{"timezone": true, "holidays[0].date": true, "holidays[2].date": true}
+				ps, _ := a["problems"].([]any)
+				for _, p := range ps {
+					delete(want, p.(map[string]any)["path"].(string))
+				}
+				if len(ps) != 3 || len(want) != 0 {
+					t.Errorf("want problems at timezone, holidays[0].date and holidays[2].date: %v", a)
+				}
+			}},
+		{name: "holidays of a bad franchise id", method: "GET", path: "/api/franchises/nope/holidays", status: 400},
+		{name: "holidays as the franchise", method: "GET", path: "/api/franchises/" + franchiseX + "/holidays", auth: asFranchise, status: 200,
+			check: func(t *testing.T, a map[string]any) {
+				if h, _ := a["holidays"].([]any); len(h) != 2 {
+					t.Errorf("franchise X reads its calendar: %v", a)
+				}
+			}},
+		{name: "holidays put as the franchise", method: "PUT", path: "/api/franchises/" + franchiseX + "/holidays", auth: asFranchise, status: 200,
+			body: map[string]any{"holidays": []any{map[string]any{"date": "2027-01-01", "name": "New Year"}}},
+			check: func(t *testing.T, a map[string]any) {
+				if a["updatedBy"] == "admin" || a["updatedBy"] == "" {
+					t.Errorf("updatedBy should name the franchise token: %v", a)
+				}
+			}},
+		{name: "holidays of another franchise", method: "PUT", path: "/api/franchises/" + franchiseY + "/holidays", auth: asFranchise, status: 403,
+			body: map[string]any{"holidays": []any{}}},
+		{name: "holidays delete as another franchise", method: "DELETE", path: "/api/franchises/" + franchiseY + "/holidays", auth: asFranchise, status: 403},
+		{name: "holidays delete", method: "DELETE", path: "/api/franchises/" + franchiseX + "/holidays", status: 204},
+		{name: "holidays delete again", method: "DELETE", path: "/api/franchises/" + franchiseX + "/holidays", status: 404},
 		{name: "token revoke as a franchise", method: "DELETE", path: "/api/tokens/{tokenID}", auth: asFranchise, status: 403},
 		{name: "token revoke", method: "DELETE", path: "/api/tokens/{tokenID}", status: 204},
 		{name: "token revoke again", method: "DELETE", path: "/api/tokens/{tokenID}", status: 404},

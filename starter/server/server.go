@@ -194,7 +194,7 @@ func New(ctx context.Context, c client.Client, st *store.Store, cfg Config, log 
 			log.Info().Int("runs", n).Msg("enrolment index filled from Temporal's running runs")
 		}
 	}()
-	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Enrolments: st, Secret: []byte(cfg.EventsSecret)}
+	in := &ingest.Ingester{Temporal: c, Source: cat, TaskQueue: cfg.TaskQueue, Log: log, Events: st, Enrolments: st, Secret: []byte(cfg.EventsSecret), Holidays: st}
 	api := &catalog.API{Store: st, Catalog: cat, Runs: c, Namespace: cfg.Namespace, Log: log}
 	h := Handler(in, api, CRMHandler(st, log), cfg.APIToken, st)
 	// The console shares /api's credentials: the admin token or a
@@ -286,6 +286,7 @@ func Handler(in *ingest.Ingester, api *catalog.API, crmH http.Handler, token str
 	}
 	if st != nil {
 		(&auth.TokensAPI{Store: st}).Register(apiMux)
+		(&HolidaysAPI{Store: st}).Register(apiMux)
 	}
 	if in.Tokens == nil {
 		in.Tokens = Authenticator(token, st)

@@ -248,6 +248,9 @@ func TestNoEndpointCrossesFranchises(t *testing.T) {
 		{"GET", "/api/tokens", nil, 403},
 		{"POST", "/api/tokens", map[string]any{"name": "x", "franchise": franchiseB}, 403},
 		{"DELETE", "/api/tokens/anything", nil, 403},
+		{"GET", "/api/franchises/" + franchiseB + "/holidays", nil, 403},
+		{"PUT", "/api/franchises/" + franchiseB + "/holidays", map[string]any{"holidays": []any{}}, 403},
+		{"DELETE", "/api/franchises/" + franchiseB + "/holidays", nil, 403},
 		{"GET", "/api/automation/" + e.autoB + "/stats", nil, 404},
 		{"GET", "/api/automation/" + e.autoB + "/nodes/call/runs", nil, 404},
 	}
