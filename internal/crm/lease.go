@@ -3,6 +3,7 @@ package crm
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
 	"time"
 )
@@ -73,4 +74,38 @@ func (m *MemoryStore) ReplaceCredentials(_ context.Context, heronID string, old,
 	r.SealedCredentials = slices.Clone(sealed)
 	m.recs[heronID] = r
 	return true, nil
+}
+
+// LeadIDStore keeps the CRM ids of leads that have no ConeCRM account to
+// hold them as thirdPartyIds (seed 003 writes thirdPartyIds only through
+// the account endpoints).
+type LeadIDStore interface {
+	// LeadIDs returns the lead's recorded ids by object key.
+	LeadIDs(ctx context.Context, integrationID, leadID string) (map[string]string, error)
+	// PutLeadIDs records ids, replacing those of the same object keys.
+	PutLeadIDs(ctx context.Context, integrationID, leadID string, ids map[string]string, now time.Time) error
+}
+
+var _ LeadIDStore = (*MemoryStore)(nil)
+
+// LeadIDs implements LeadIDStore.
+func (m *MemoryStore) LeadIDs(_ context.Context, integrationID, leadID string) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.leadIDs[integrationID+"\x00"+leadID]), nil
+}
+
+// PutLeadIDs implements LeadIDStore.
+func (m *MemoryStore) PutLeadIDs(_ context.Context, integrationID, leadID string, ids map[string]string, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.leadIDs == nil {
+		m.leadIDs = map[string]map[string]string{}
+	}
+	k := integrationID + "\x00" + leadID
+	if m.leadIDs[k] == nil {
+		m.leadIDs[k] = map[string]string{}
+	}
+	maps.Copy(m.leadIDs[k], ids)
+	return nil
 }

@@ -43,6 +43,8 @@ type MemoryStore struct {
 
 	leases map[string]memLease // guarded by mu
 	rates  map[string][]time.Time
+	// leadIDs: integration + "\x00" + lead → object key → id.
+	leadIDs map[string]map[string]string
 }
 
 var _ Store = (*MemoryStore)(nil)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -47,4 +48,38 @@ func (s *Store) ReplaceCRMCredentials(ctx context.Context, heronID string, old, 
 		return false, err
 	}
 	return false, nil
+}
+
+// LeadCRMIDs returns the CRM ids recorded for a lead without an account,
+// by object key.
+func (s *Store) LeadCRMIDs(ctx context.Context, integrationID, leadID string) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT object_key, external_id FROM crm_lead_ids WHERE integration_id = ? AND lead_id = ?`), integrationID, leadID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, id string
+		if err := rows.Scan(&k, &id); err != nil {
+			return nil, err
+		}
+		out[k] = id
+	}
+	return out, rows.Err()
+}
+
+// PutLeadCRMIDs records a lead's CRM ids, replacing those of the same
+// object keys.
+func (s *Store) PutLeadCRMIDs(ctx context.Context, integrationID, leadID string, ids map[string]string, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for k, id := range ids {
+			if _, err := s.exec(ctx, tx, `INSERT INTO crm_lead_ids (integration_id, lead_id, object_key, external_id, updated_at) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (integration_id, lead_id, object_key) DO UPDATE SET external_id = excluded.external_id, updated_at = excluded.updated_at`,
+				integrationID, leadID, k, id, ms(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -174,6 +174,19 @@ var migrations = [][]string{
 			updated_by   TEXT NOT NULL DEFAULT ''
 		)`,
 	},
+	// 6: the CRM ids of leads without an account: ConeCRM keeps
+	// thirdPartyIds only on accounts, so a push for such a lead records
+	// them here, by integration, lead and object key.
+	6: {
+		`CREATE TABLE crm_lead_ids (
+			integration_id TEXT NOT NULL,
+			lead_id        TEXT NOT NULL,
+			object_key     TEXT NOT NULL,
+			external_id    TEXT NOT NULL,
+			updated_at     BIGINT NOT NULL,
+			PRIMARY KEY (integration_id, lead_id, object_key)
+		)`,
+	},
 }
 
 // SchemaVersion is the newest migration.

@@ -75,6 +75,9 @@ type Options struct {
 	// Rates is the request log behind the shared rate limits; nil uses
 	// Store when it is also a crm.RateStore (else there are no limits).
 	Rates crm.RateStore
+	// LeadIDs records the CRM ids of leads without an account; nil uses
+	// Store when it is also a crm.LeadIDStore.
+	LeadIDs crm.LeadIDStore
 	// RateRules are the limits per provider (default
 	// crm.DefaultRateRules()).
 	RateRules map[string][]crm.RateRule
@@ -120,6 +123,9 @@ func New(opts Options) (*Pusher, error) {
 	if opts.Rates == nil {
 		opts.Rates, _ = opts.Store.(crm.RateStore)
 	}
+	if opts.LeadIDs == nil {
+		opts.LeadIDs, _ = opts.Store.(crm.LeadIDStore)
+	}
 	if opts.RateRules == nil {
 		opts.RateRules = crm.DefaultRateRules()
 	}
@@ -155,6 +161,9 @@ type Result struct {
 	// mapped, nothing was sent.
 	DryRun      bool `json:"dryRun,omitempty"`
 	WrittenBack bool `json:"writtenBack"`
+	// RecordedForLead is set when the lead has no account to write the
+	// ids back to and they were recorded by lead in the runtime's store.
+	RecordedForLead bool `json:"recordedForLead,omitempty"`
 }
 
 // SystemName is the thirdPartyIds systemName of an object of an integration.
@@ -195,6 +204,14 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 	// created again, but still need writing back.
 	fromRecord := KnownIDs(req.Record, in.Provider, req.IntegrationID)
 	known := maps.Clone(fromRecord)
+	leadID, byLead := p.leadWithoutAccount(req.Record)
+	var leadIDs map[string]string
+	if byLead {
+		if leadIDs, err = p.opts.LeadIDs.LeadIDs(ctx, rec.HeronID, leadID); err != nil {
+			return res, fmt.Errorf("load the lead's recorded CRM ids: %w", err)
+		}
+		maps.Copy(known, leadIDs)
+	}
 	maps.Copy(known, req.KnownIDs)
 	mapped, err := plan.Map(req.Record, mapping.Options{Today: req.Today, Objects: req.Objects, KnownIDs: known})
 	if err != nil {
@@ -294,10 +311,47 @@ func (p *Pusher) Push(ctx context.Context, req Request) (Result, error) {
 		}
 		ev.Str("object", o.Key).Bool("created", o.Created).Msg("crm object pushed")
 	}
+	if byLead {
+		return res, p.recordForLead(ctx, rec.HeronID, leadID, leadIDs, &res)
+	}
 	if err := p.writeBack(ctx, req.Record, fromRecord, &res); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// leadWithoutAccount returns the lead's id when the lead has no account:
+// seed 003 keeps thirdPartyIds only on accounts, so its ids are recorded
+// by lead in the store instead (and written to the account by the first
+// push after the lead has one).
+func (p *Pusher) leadWithoutAccount(record map[string]any) (string, bool) {
+	if p.opts.LeadIDs == nil {
+		return "", false
+	}
+	account, _ := record["account"].(map[string]any)
+	if id, _ := account["id"].(string); id != "" {
+		return "", false
+	}
+	id, _ := record["id"].(string)
+	return id, id != ""
+}
+
+// recordForLead records the ids the lead's record did not hold yet.
+func (p *Pusher) recordForLead(ctx context.Context, integrationID, leadID string, had map[string]string, res *Result) error {
+	changed := map[string]string{}
+	for _, o := range res.Objects {
+		if o.ID != "" && had[o.Key] != o.ID {
+			changed[o.Key] = o.ID
+		}
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if err := p.opts.LeadIDs.PutLeadIDs(ctx, integrationID, leadID, changed, time.Now().UTC()); err != nil {
+		return fmt.Errorf("record the lead's CRM ids: %w", err)
+	}
+	res.RecordedForLead = true
+	return nil
 }
 
 // checkFranchise refuses an integration of another franchise than the

@@ -180,3 +180,15 @@ func (c *Store) TakeRate(ctx context.Context, claims []crm.RateClaim, now time.T
 	}
 	return c.s.TakeRate(ctx, conv, now, holder)
 }
+
+var _ crm.LeadIDStore = (*Store)(nil)
+
+// LeadIDs implements crm.LeadIDStore.
+func (c *Store) LeadIDs(ctx context.Context, integrationID, leadID string) (map[string]string, error) {
+	return c.s.LeadCRMIDs(ctx, integrationID, leadID)
+}
+
+// PutLeadIDs implements crm.LeadIDStore.
+func (c *Store) PutLeadIDs(ctx context.Context, integrationID, leadID string, ids map[string]string, now time.Time) error {
+	return c.s.PutLeadCRMIDs(ctx, integrationID, leadID, ids, now)
+}
