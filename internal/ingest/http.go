@@ -37,8 +37,9 @@ type ErrorResponse struct {
 // missing or stale signature (when Secret is set) or an unknown API token,
 // 415 for a content type other than JSON, 400 listing every problem of the
 // envelope, 403 for a franchise token posting another franchise's lead, 503
-// when the event could not be applied (nothing is lost: retry it), else 200
-// with one outcome per automation concerned.
+// with Retry-After when the event could not be applied yet (nothing is lost:
+// retry it; this includes a duplicate arriving while another delivery
+// applies the event), else 200 with one outcome per automation concerned.
 func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxEventBytes))
 	if err != nil {
@@ -89,7 +90,12 @@ func (in *Ingester) HandleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	outcomes, err := in.Deliver(r.Context(), ev)
 	if err != nil {
-		in.Log.Error().Err(err).Str("event_id", ev.ID).Msg("event delivery failed")
+		if errors.Is(err, ErrInProgress) {
+			in.Log.Info().Str("event_id", ev.ID).Msg("event delivered while another delivery applies it; asked to retry")
+		} else {
+			in.Log.Error().Err(err).Str("event_id", ev.ID).Msg("event delivery failed")
+		}
+		w.Header().Set("Retry-After", "1")
 		WriteJSON(w, http.StatusServiceUnavailable, ErrorResponse{Error: "delivery failed; retry the event: " + err.Error()})
 		return
 	}

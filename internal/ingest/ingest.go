@@ -220,6 +220,13 @@ type target struct {
 	runs  []string
 }
 
+// ErrInProgress is a delivery of an event that another delivery is
+// applying: not an acceptance, since that delivery may still fail. The
+// HTTP answer is 503 with Retry-After; asked again, the sender gets the
+// final outcome ("event already processed") or takes the claim over once
+// its lease lapsed.
+var ErrInProgress = errors.New("event is being applied by another delivery; retry it")
+
 // maxParallelAutomations bounds the automations one event is delivered to
 // at the same time.
 const maxParallelAutomations = 8
@@ -263,15 +270,19 @@ func (in *Ingester) deliverOne(ctx context.Context, t *target, ev event.Lead, le
 		return nil, fmt.Errorf("recording event %s: %w", ev.ID, err)
 	}
 	if !claim.Claimed {
-		o.Result, o.Reason = Skipped, "event already being processed"
-		if claim.Done {
-			o.Reason = "event already processed"
-			var prev Outcome
-			if json.Unmarshal(claim.Outcome, &prev) == nil {
-				o.Version, o.WorkflowID, o.RunID = prev.Version, prev.WorkflowID, prev.RunID
-				if prev.Result != "" {
-					o.Reason += " (" + prev.Result + ")"
-				}
+		if !claim.Done {
+			// Another delivery holds the claim but has not applied the
+			// event yet, and may die before it does (its claim then lapses
+			// after the lease): answering "skipped" would let the sender
+			// stop with the event unapplied.
+			return nil, ErrInProgress
+		}
+		o.Result, o.Reason = Skipped, "event already processed"
+		var prev Outcome
+		if json.Unmarshal(claim.Outcome, &prev) == nil {
+			o.Version, o.WorkflowID, o.RunID = prev.Version, prev.WorkflowID, prev.RunID
+			if prev.Result != "" {
+				o.Reason += " (" + prev.Result + ")"
 			}
 		}
 		return o, nil
