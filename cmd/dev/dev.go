@@ -12,12 +12,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/conecrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/democrm"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
@@ -51,7 +53,20 @@ func dev([]string) int {
 	}
 	log.Info().Msg("starting the Temporal dev server (first start takes a few seconds)")
 	devOpts := devserver.Options{DBFile: filepath.Join(dataDir, "temporal.db"), Port: port, UIPort: uiPort, Log: tlog}
-	if os.Getenv("PAYLOAD_CODEC_KEYS") != "" {
+	// Payloads hold leads' names, e-mails and phones: encrypted by default,
+	// with a key made on the first start and kept in data/ (like the CRM
+	// secrets key). PAYLOAD_CODEC_KEYS=off runs without.
+	switch os.Getenv(codec.EnvKeys) {
+	case "off":
+		os.Unsetenv(codec.EnvKeys)
+	case "":
+		key, err := democrm.LoadOrCreateKey(filepath.Join(dataDir, "payload-codec.key"))
+		if err != nil {
+			return fatal(log, err, "payload encryption key")
+		}
+		os.Setenv(codec.EnvKeys, "dev:"+key)
+	}
+	if os.Getenv(codec.EnvKeys) != "" {
 		// Operators read decoded payloads in the UI through the starter's codec endpoint.
 		devOpts.ExtraArgs = []string{"--ui-codec-endpoint", "http://" + envOr("STARTER_ADDR", "127.0.0.1:8080") + "/codec"}
 	}
@@ -62,8 +77,10 @@ func dev([]string) int {
 	}
 	defer srv.Stop()
 	os.Setenv("TEMPORAL_ADDRESS", srv.Address)
-	// The console and failure notifications link runs to this UI.
+	// The console and failure notifications link runs to this UI, which
+	// may call the codec endpoint.
 	setDefaultEnv(server.EnvUIURL, srv.UIURL)
+	setDefaultEnv(codec.EnvOrigins, srv.UIURL+","+strings.Replace(srv.UIURL, "127.0.0.1", "localhost", 1))
 
 	sandboxRunning := os.Getenv("CONECRM_BASE_URL") == ""
 	if sandboxRunning {

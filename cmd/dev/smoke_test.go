@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,11 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+
+	"github.com/conecrm/automation-runtime/internal/codec"
 	"github.com/conecrm/automation-runtime/internal/devkit/devserver"
 	"github.com/conecrm/automation-runtime/internal/workerapp"
 )
@@ -141,6 +147,7 @@ func TestMakeRunSmoke(t *testing.T) {
 
 	// The demo event's run completes ("Run automation/... completed").
 	deadline := time.After(3 * time.Minute)
+	var demoRun string
 	for done := false; !done; {
 		select {
 		case l, ok := <-lines:
@@ -152,12 +159,14 @@ func TestMakeRunSmoke(t *testing.T) {
 					t.Fatalf("the demo run did not complete: %s\n%s", l, logs())
 				}
 				done = true
+				demoRun = strings.Fields(strings.TrimPrefix(l, "Run "))[0]
 			}
 		case <-deadline:
 			t.Fatalf("no completed demo run after 3 minutes:\n%s", logs())
 		}
 	}
 	t.Logf("the demo run completed %s after dev started", time.Since(start).Round(time.Second))
+	checkEncrypted(t, addr("temporal"), demoRun)
 	for _, c := range []struct{ url, token, want string }{
 		{"http://" + addr("starter") + "/healthz", "", `"ok"`},
 		{"http://" + addr("starter") + "/api/automation", demoAPIToken, `"isActive":true`},
@@ -263,4 +272,31 @@ func copyAutomations(t *testing.T, src string, replace map[string]string) string
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// checkEncrypted reads the run's history without the codec: make run
+// encrypts payloads by default, so the lead in its input is unreadable.
+func checkEncrypted(t *testing.T, hostPort, workflowID string) {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	ev, err := it.Next()
+	if err != nil {
+		t.Fatalf("history of %s: %v", workflowID, err)
+	}
+	payloads := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
+	if len(payloads) == 0 {
+		t.Fatalf("%s: no input payload", workflowID)
+	}
+	for _, p := range payloads {
+		if enc := string(p.GetMetadata()[codec.MetadataEncoding]); enc != codec.EncodingEncrypted {
+			t.Errorf("%s: input payload encoding %q, want %q (make run encrypts by default)", workflowID, enc, codec.EncodingEncrypted)
+		}
+	}
 }

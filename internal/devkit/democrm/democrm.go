@@ -38,7 +38,7 @@ import (
 // fakes.
 func Setup(ctx context.Context, st *store.Store, dataDir, dir string, addrs map[string]string, log zerolog.Logger) (func(), error) {
 	if os.Getenv(crm.SecretsKeyEnv) == "" {
-		key, err := demoSecretsKey(filepath.Join(dataDir, "crm-secrets.key"))
+		key, err := LoadOrCreateKey(filepath.Join(dataDir, "crm-secrets.key"))
 		if err != nil {
 			return nil, err
 		}
@@ -156,7 +156,10 @@ func fakeVendor(provider, instanceURL, host string) (*http.Server, string, error
 
 // demoSecretsKey reads the demo key from path, creating it the first time,
 // so credentials stored by one `make run` still open in the next.
-func demoSecretsKey(path string) (string, error) {
+// LoadOrCreateKey reads a base64 32-byte key from path, or makes one and
+// writes it there (mode 0600) on the first start, so that a restart keeps
+// reading what it encrypted before.
+func LoadOrCreateKey(path string) (string, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return strings.TrimSpace(string(b)), nil
 	} else if !errors.Is(err, os.ErrNotExist) {
