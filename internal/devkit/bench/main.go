@@ -32,6 +32,7 @@ type Report struct {
 	Lever        *Lever             `json:"lever,omitempty"`
 	Waiting      *Waiting           `json:"waiting,omitempty"`
 	Ingestion    *Ingestion         `json:"ingestion,omitempty"`
+	Routing      *Routing           `json:"routing,omitempty"`
 	GoBenchmarks map[string]float64 `json:"go_benchmarks_ns_per_op,omitempty"`
 
 	ThroughputRatio    float64 `json:"throughput_ratio"`
@@ -42,6 +43,11 @@ type Report struct {
 	MemoryVsSQLite     float64 `json:"handwritten_memory_vs_sqlite_throughput"`
 	IngestRatio        float64 `json:"ingest_ratio"`
 	WaitingRSSMBPer1k  float64 `json:"waiting_rss_mb_per_1k"`
+	// Routing (issue 14): events/s with many automations ÷ with one, and
+	// the starter's Temporal RPCs and store writes per event with many.
+	RoutingRatio        float64 `json:"routing_ratio"`
+	RPCsPerEvent        float64 `json:"rpcs_per_event"`
+	StoreWritesPerEvent float64 `json:"store_writes_per_event"`
 }
 
 // Lever is one variant measured against the interpreter's default.
@@ -65,6 +71,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	waiting := fs.String("waiting", "1000,5000,10000", "waiting-work checkpoints (runs parked in a 1 h delay); empty skips")
 	stickyCache := fs.Int("sticky-cache", workerapp.DefaultWorkflowCacheSize, "worker sticky workflow cache size (the production worker's default; 0: the SDK's 10,000)")
 	ingestN := fs.Int("ingest", 1000, "starts each way for the ingestion comparison (0 skips)")
+	routingN := fs.Int("routing", 300, "events per round per side for the routing comparison (0 skips)")
+	routingRounds := fs.Int("routing-rounds", 5, "alternating rounds of the routing comparison")
+	routingAutos := fs.Int("routing-automations", 1000, "automations on the many side of the routing comparison")
+	routingFr := fs.Int("routing-franchises", 100, "franchises the routing automations and events are spread over")
+	routingLeads := fs.Int("routing-leads", 10000, "lead ids the routing events are spread over")
+	routingOnly := fs.Bool("routing-only", false, "run only the routing comparison")
 	gobench := fs.String("gobench", "", "output of go test -bench to include")
 	out := fs.String("out", "artifacts/bench", "directory for the table, the JSON and the dev servers' files")
 	if err := fs.Parse(args); err != nil {
@@ -74,7 +86,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
 	rep, err := run(ctx, opts{rounds: *rounds, runs: *runs, conc: *conc, memRounds: *memRounds, lever: *lever, waiting: *waiting,
-		sticky: *stickyCache, ingest: *ingestN, gobench: *gobench, out: *out}, logf)
+		sticky: *stickyCache, ingest: *ingestN, gobench: *gobench, out: *out,
+		routing:     RoutingOptions{Events: *routingN, Rounds: *routingRounds, Concurrency: *conc, Automations: *routingAutos, Franchises: *routingFr, Leads: *routingLeads},
+		routingOnly: *routingOnly}, logf)
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -94,6 +108,8 @@ type opts struct {
 	rounds, runs, conc, memRounds, sticky, ingest int
 	lever                                         bool
 	waiting, gobench, out                         string
+	routing                                       RoutingOptions
+	routingOnly                                   bool
 }
 
 func run(ctx context.Context, o opts, logf func(string, ...any)) (*Report, error) {
@@ -110,6 +126,13 @@ func run(ctx context.Context, o opts, logf func(string, ...any)) (*Report, error
 		return nil, err
 	}
 	defer os.RemoveAll(work)
+	if o.routingOnly {
+		if err := measureRouting(ctx, rep, filepath.Join(work, "routing"), o.routing, logf); err != nil {
+			return nil, err
+		}
+		rep.Seconds = time.Since(began).Seconds()
+		return rep, nil
+	}
 	workerCmd, err := SelfCommand("worker")
 	if err != nil {
 		return nil, err
@@ -176,6 +199,13 @@ func run(ctx context.Context, o opts, logf func(string, ...any)) (*Report, error
 		logf("  events %.0f/s, raw %.0f/s, ratio %.2f", res.EventsPerSec, res.RawPerSec, res.Ratio)
 	}
 	main.close()
+
+	// 5. Routing: one automation vs many over franchises (its own server).
+	if o.routing.Events > 0 {
+		if err := measureRouting(ctx, rep, filepath.Join(work, "routing"), o.routing, logf); err != nil {
+			return nil, err
+		}
+	}
 
 	// 2. Where the limit is: (b) with the server in memory.
 	if o.memRounds > 0 {
@@ -252,6 +282,21 @@ func run(ctx context.Context, o opts, logf func(string, ...any)) (*Report, error
 	}
 	rep.Seconds = time.Since(began).Seconds()
 	return rep, nil
+}
+
+func measureRouting(ctx context.Context, rep *Report, dir string, o RoutingOptions, logf func(string, ...any)) error {
+	if o.Events <= 0 || o.Rounds <= 0 || o.Automations <= 0 || o.Franchises <= 0 || o.Leads <= 0 || o.Franchises > o.Automations {
+		return fmt.Errorf("routing: events, rounds, automations, franchises and leads must be positive, franchises at most automations")
+	}
+	logf("routing: %d rounds of %d events each way, 1 automation vs %d over %d franchises, %d lead ids", o.Rounds, o.Events, o.Automations, o.Franchises, o.Leads)
+	res, err := MeasureRouting(ctx, dir, o, logf)
+	if err != nil {
+		return fmt.Errorf("routing: %w", err)
+	}
+	rep.Routing = &res
+	rep.RoutingRatio, rep.RPCsPerEvent, rep.StoreWritesPerEvent = res.Ratio, res.RPCsPerEvent, res.StoreWritesPerEvent
+	logf("  single %.0f events/s, many %.0f events/s, ratio %.2f; per event: %.2f RPCs, %.2f store writes", res.SinglePerSec, res.ManyPerSec, res.Ratio, res.RPCsPerEvent, res.StoreWritesPerEvent)
+	return nil
 }
 
 func ratio(a, b float64) float64 {
@@ -382,26 +427,28 @@ func Table(r *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "machine: %s\n\n", r.Machine)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "median of rounds\truns/s\tp50 ms\tp95 ms\tp99 ms\thistory events/run\tworker CPU s/run\tworker peak RSS MB\truns\t")
-	row := func(name string, x Round) {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.4f\t%.0f\t%d\t\n", name, x.RunsPerSec, x.P50ms, x.P95ms, x.P99ms, x.HistoryEvents, x.CPUSecPerRun, x.WorkerPeakRSS, x.Runs)
-	}
-	row("(a) interpreter via starter, SQLite", r.Interpreter)
-	row("(b) hand-written, SQLite", r.Handwritten)
-	fmt.Fprintf(tw, "ratio a/b\t%.2f\t%.2f\t\t\t%.2f\t%.2f\t%.2f\t\t\n", r.ThroughputRatio, r.LatencyP50Ratio, r.HistoryEventsRatio, r.CPUPerRunRatio, r.RSSRatio)
-	if r.HandMemory != nil {
-		row("(b) hand-written, in memory", *r.HandMemory)
-	}
-	if r.Lever != nil {
-		row("(a) interpreter, eager activities", r.Lever.Interpreter)
-		row("(b) hand-written, eager activities", r.Lever.Handwritten)
-	}
-	tw.Flush()
-	if r.HandMemory != nil {
-		fmt.Fprintf(&b, "\nhand-written throughput in memory / on SQLite: %.2f\n", r.MemoryVsSQLite)
-	}
-	if r.Lever != nil {
-		fmt.Fprintf(&b, "eager activity dispatch: interpreter throughput %.2f×, p50 %.2f× the default\n", r.Lever.Throughput, r.Lever.P50)
+	if len(r.Rounds) > 0 { // not with -routing-only
+		fmt.Fprintln(tw, "median of rounds\truns/s\tp50 ms\tp95 ms\tp99 ms\thistory events/run\tworker CPU s/run\tworker peak RSS MB\truns\t")
+		row := func(name string, x Round) {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.4f\t%.0f\t%d\t\n", name, x.RunsPerSec, x.P50ms, x.P95ms, x.P99ms, x.HistoryEvents, x.CPUSecPerRun, x.WorkerPeakRSS, x.Runs)
+		}
+		row("(a) interpreter via starter, SQLite", r.Interpreter)
+		row("(b) hand-written, SQLite", r.Handwritten)
+		fmt.Fprintf(tw, "ratio a/b\t%.2f\t%.2f\t\t\t%.2f\t%.2f\t%.2f\t\t\n", r.ThroughputRatio, r.LatencyP50Ratio, r.HistoryEventsRatio, r.CPUPerRunRatio, r.RSSRatio)
+		if r.HandMemory != nil {
+			row("(b) hand-written, in memory", *r.HandMemory)
+		}
+		if r.Lever != nil {
+			row("(a) interpreter, eager activities", r.Lever.Interpreter)
+			row("(b) hand-written, eager activities", r.Lever.Handwritten)
+		}
+		tw.Flush()
+		if r.HandMemory != nil {
+			fmt.Fprintf(&b, "\nhand-written throughput in memory / on SQLite: %.2f\n", r.MemoryVsSQLite)
+		}
+		if r.Lever != nil {
+			fmt.Fprintf(&b, "eager activity dispatch: interpreter throughput %.2f×, p50 %.2f× the default\n", r.Lever.Throughput, r.Lever.P50)
+		}
 	}
 	if w := r.Waiting; w != nil {
 		fmt.Fprintf(&b, "\nwaiting work (1 h delay)\n")
@@ -418,6 +465,12 @@ func Table(r *Report) string {
 	if in := r.Ingestion; in != nil {
 		fmt.Fprintf(&b, "\ningestion (%d each, %d concurrent): starter %.0f events/s (p50 %.1f ms, p99 %.1f ms) vs raw SDK %.0f starts/s (p50 %.1f ms, p99 %.1f ms): ratio %.2f\n",
 			in.Starts, in.Concurrency, in.EventsPerSec, in.EventsP50ms, in.EventsP99ms, in.RawPerSec, in.RawP50ms, in.RawP99ms, in.Ratio)
+	}
+	if rt := r.Routing; rt != nil {
+		fmt.Fprintf(&b, "\nrouting (%d rounds of %d events each way, %d concurrent, %d lead ids): 1 automation %.0f events/s (p50 %.1f ms) vs %d automations over %d franchises %.0f events/s (p50 %.1f ms): ratio %.2f\n",
+			rt.Rounds, rt.Events, rt.Concurrency, rt.Leads, rt.SinglePerSec, rt.SingleP50ms, rt.Automations, rt.Franchises, rt.ManyPerSec, rt.ManyP50ms, rt.Ratio)
+		fmt.Fprintf(&b, "  per event with %d automations: %.2f Temporal RPCs %v, %.2f store writes %v, %.2f store reads (with 1: %.2f RPCs, %.2f writes); each event enrols in 1\n",
+			rt.Automations, rt.RPCsPerEvent, rt.RPCsByMethod, rt.StoreWritesPerEvent, rt.WritesByMethod, rt.StoreReadsPerEvent, rt.SingleRPCsPerEvent, rt.SingleWritesPerEvt)
 	}
 	if len(r.GoBenchmarks) > 0 {
 		fmt.Fprintf(&b, "\nGo benchmarks (ns/op)\n")

@@ -58,6 +58,7 @@ var WaitingAutomation = docbuild.New(WaitingID).Name("Bench waiting: one hour, t
 // IngestAutomation enrols on every LEAD_UPDATED; its runs go to a task queue
 // no worker polls, so ingestion is measured alone.
 var IngestAutomation = docbuild.New(IngestID).Name("Bench ingestion").Trigger("LEAD_UPDATED").
+	Set("franchise", docbuild.Data{"id": sandbox.FranchiseMontreal}).
 	Node("start", "trigger", docbuild.Data{"label": "Lead updated"}).
 	Node("done", "end", docbuild.Data{"label": "Done"}).
 	Chain(1, "start", "done").String()
