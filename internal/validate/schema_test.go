@@ -22,6 +22,7 @@ type schemaSample struct {
 	Skipped string            `json:"-"`
 	NoTag   bool
 	schemaEmbedded
+	//lint:ignore U1000 an unexported field the schema must leave out
 	hidden string
 }
 
