@@ -405,15 +405,9 @@ type call struct {
 	repeatable bool
 }
 
-// Inline retries of repeatable calls: three tries in all, honouring a
-// Retry-After of at most two seconds (a longer one goes back to the
-// activity's retry policy rather than holding a worker slot).
-const (
-	inlineTries    = 3
-	inlineMaxSleep = 2 * time.Second
-)
-
-var inlineBackoff = func(try int) time.Duration { return time.Duration(try) * 250 * time.Millisecond }
+// Repeatable calls follow retryafter's inline policy; tests shorten the
+// backoff.
+var inlineBackoff = retryafter.InlineBackoff
 
 const maxErrorMessage = 300
 
@@ -421,7 +415,7 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	for try := 1; ; try++ {
 		err := c.once(ctx, cl, out)
 		var e *Error
-		if err == nil || !cl.repeatable || try >= inlineTries || !errors.As(err, &e) || !e.Retryable() || ctx.Err() != nil || e.RetryAfter > inlineMaxSleep {
+		if err == nil || !cl.repeatable || try >= retryafter.InlineTries || !errors.As(err, &e) || !e.Retryable() || ctx.Err() != nil || e.RetryAfter > retryafter.InlineMaxWait {
 			return err
 		}
 		t := time.NewTimer(max(inlineBackoff(try), e.RetryAfter))

@@ -304,9 +304,7 @@ func TestMergeThirdPartyIDs(t *testing.T) {
 // the activity.
 func TestRepeatableCallsRetryInline(t *testing.T) {
 	inlineBackoff = func(int) time.Duration { return time.Millisecond }
-	t.Cleanup(func() {
-		inlineBackoff = func(try int) time.Duration { return time.Duration(try) * 250 * time.Millisecond }
-	})
+	t.Cleanup(func() { inlineBackoff = retryafter.InlineBackoff })
 	tests := []struct {
 		name       string
 		failures   []int // statuses before success; 0 drops the connection

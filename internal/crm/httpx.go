@@ -78,15 +78,9 @@ func DoRaw(ctx context.Context, client *http.Client, provider, method, rawURL st
 // Inline retries of idempotent requests: a search, an update by id or an
 // upsert by key may be sent again without creating anything twice, so a
 // lone 5xx, reset or short rate limit is absorbed here rather than failing
-// the whole activity attempt (which would redo the objects already written
-// and wait out Temporal's backoff). Creates never come through here.
-const (
-	inlineTries    = 3
-	inlineMaxSleep = 2 * time.Second
-)
-
-// inlineBackoff is the pause before inline try n+1 (n from 1).
-var inlineBackoff = func(n int) time.Duration { return time.Duration(n) * 250 * time.Millisecond }
+// the whole activity attempt. Creates never come through here. The policy
+// is retryafter's Inline*; tests shorten the backoff.
+var inlineBackoff = retryafter.InlineBackoff
 
 // DoIdempotent is Do for a request that is safe to repeat. It retries
 // transport failures and retryable statuses up to three times in all,
@@ -117,12 +111,12 @@ func DoIdempotent(ctx context.Context, client *http.Client, provider, method, ra
 			return resp, nil
 		case err == nil:
 			d := retryafter.FromHeader(resp.Header, time.Now())
-			if d > inlineMaxSleep {
+			if d > retryafter.InlineMaxWait {
 				return resp, nil
 			}
 			wait = max(wait, d)
 		}
-		if try >= inlineTries {
+		if try >= retryafter.InlineTries {
 			return resp, err
 		}
 		t := time.NewTimer(wait)

@@ -7,11 +7,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/conecrm/automation-runtime/internal/retryafter"
 )
 
 func TestDoIdempotentRetriesTransientFailures(t *testing.T) {
 	inlineBackoff = func(int) time.Duration { return time.Millisecond }
-	t.Cleanup(func() { inlineBackoff = func(n int) time.Duration { return time.Duration(n) * 250 * time.Millisecond } })
+	t.Cleanup(func() { inlineBackoff = retryafter.InlineBackoff })
 	tests := []struct {
 		name       string
 		failures   []int // statuses of the first answers; 0 resets the connection

@@ -45,3 +45,16 @@ func Parse(value string, now time.Time) time.Duration {
 func FromHeader(h http.Header, now time.Time) time.Duration {
 	return Parse(h.Get("Retry-After"), now)
 }
+
+// The inline retry policy of a request that is safe to resend (a read, an
+// update by id, an upsert by key), shared by the ConeCRM and CRM clients:
+// InlineTries tries in all, InlineBackoff(n) before try n+1, and a
+// Retry-After above InlineMaxWait is handed back to the activity's retry
+// policy instead of holding a worker slot.
+const (
+	InlineTries   = 3
+	InlineMaxWait = 2 * time.Second
+)
+
+// InlineBackoff is the pause before inline try n+1 (n from 1).
+func InlineBackoff(n int) time.Duration { return time.Duration(n) * 250 * time.Millisecond }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -278,18 +277,6 @@ func sum(m map[string]int) int {
 	return t
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 // MeasureRouting starts a dev server on a SQLite file under dir and two
 // starters on it, each over its own store, with a counting gRPC client:
 // one with a single automation (every event in its franchise), one with
@@ -338,7 +325,7 @@ func MeasureRouting(ctx context.Context, dir string, o RoutingOptions, logf func
 		}
 	}
 	out.SingleRounds, out.ManyRounds = single.perSec, many.perSec
-	out.SinglePerSec, out.ManyPerSec = median(single.perSec), median(many.perSec)
+	out.SinglePerSec, out.ManyPerSec = Median(single.perSec), Median(many.perSec)
 	out.Ratio = ratio(out.ManyPerSec, out.SinglePerSec)
 	out.SingleP50ms, out.ManyP50ms = ms(Percentile(single.lat, 50)), ms(Percentile(many.lat, 50))
 	ev := float64(many.events)
